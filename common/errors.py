@@ -1,0 +1,25 @@
+"""Exceptions a user or a peer can cause. Each message says what went wrong and where."""
+
+
+class TastevecError(Exception):
+    """Base of every error caused by input; CLIs print it on one line and exit non-zero."""
+
+
+class ImageError(TastevecError):
+    """An image file could not be read or decoded."""
+
+
+class BackboneError(TastevecError):
+    """A backbone or its weights could not be created or loaded."""
+
+
+class TaskVectorError(TastevecError):
+    """Task vectors that do not fit together, or a task-vector file that cannot be read."""
+
+
+class CompositionError(TastevecError):
+    """Coefficients or task vectors that do not fit the model they are composed onto."""
+
+
+class MetricError(TastevecError):
+    """Inputs on which a metric is not defined (too few items, NaN, mismatched lengths)."""
