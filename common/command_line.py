@@ -1,0 +1,52 @@
+"""What every tastevec command line shares: logging set-up and one-line errors.
+
+A subcommand is an argparse sub-parser with `handler=` set to a function taking the parsed
+arguments and returning an exit code. Errors a user can cause (TastevecError) print as one
+line on stderr and exit 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import version
+
+from tastevec.common.errors import TastevecError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def new_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('tastevec')}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log progress details to stderr"
+    )
+    return parser
+
+
+def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
+    """Parse `argv`, run the chosen subcommand's handler, and turn user errors into one line."""
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 0
+    try:
+        return handler(args)
+    except TastevecError as exc:
+        print(f"{parser.prog}: error: {_one_line(str(exc))}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())

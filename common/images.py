@@ -1,0 +1,253 @@
+"""Safe image decoding with Pillow, and streamed, batched loading of large folders.
+
+`load_image` turns every failure a user can cause (missing, empty, corrupt or truncated file,
+non-image, decompression bomb) into a one-line `ImageError` that names the file. Only the
+formats in `IMAGE_SUFFIXES` are decoded (by content, not by suffix), so Pillow's riskier
+plugins (EPS via Ghostscript, ...) are never reached. Pillow's global settings
+(`Image.MAX_IMAGE_PIXELS`, `ImageFile.LOAD_TRUNCATED_IMAGES`) are read, never changed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import stat
+import struct
+import threading
+import warnings
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from tastevec.common.errors import ImageError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's default Image.MAX_IMAGE_PIXELS
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
+_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")  # JPEG also yields MPO
+_DECODE_WORKERS = 2
+# warnings.catch_warnings swaps process-global state and is not thread-safe before Python 3.14;
+# the lock covers only Image.open (header parsing), so pixel decoding still runs in parallel.
+_WARNINGS_LOCK = threading.Lock()
+# What Pillow raises on bad data; an OSError with an errno is the file system's instead.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error)
+
+
+def _error(message: str) -> ImageError:
+    return ImageError(message.replace("\r", "\\r").replace("\n", "\\n"))
+
+
+def _check_file(path: Path) -> None:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise _error(f"image not found: {path}") from None
+    except OSError as exc:
+        raise _error(f"cannot read image {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise _error(f"image path {path} is a directory, not a file")
+    if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or never end
+        raise _error(f"image path {path} is not a regular file")
+    if info.st_size == 0:
+        raise _error(f"cannot decode image {path}: file is empty")
+
+
+def _open_checked(path: Path, max_pixels: int) -> ImageFile.ImageFile:
+    """Open lazily (header only) and refuse oversized images before any pixel is decoded.
+
+    Pillow warns (DecompressionBombWarning) above its own MAX_IMAGE_PIXELS; that warning is
+    silenced here and the same condition refused below, so the lower of the two limits wins.
+    """
+    with _WARNINGS_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        image = Image.open(path, formats=_FORMATS)
+    limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
+    width, height = image.size
+    if width * height > limit:
+        image.close()
+        raise _error(
+            f"image {path} is {width}x{height} = {width * height} pixels, above the limit of "
+            f"{limit} (decompression bomb?)"
+        )
+    return image
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """RGB with 8 bits per channel. Transparency is composited onto white (converting directly
+    would expose whatever colour hides under alpha = 0, often black); 16-bit and 32-bit
+    greyscale is scaled from its full range, float greyscale from [0, 1] when it fits there."""
+    if image.mode.startswith("I") or image.mode == "F":
+        values = np.nan_to_num(np.asarray(image, dtype=np.float32))
+        top = float(values.max(initial=0.0))
+        if image.mode.startswith("I;16") or (image.mode == "I" and top > 255):
+            values = values / 257.0
+        elif image.mode == "F" and top <= 1.0:
+            values = values * 255.0
+        image = Image.fromarray(np.clip(values, 0, 255).round().astype(np.uint8))
+    if "transparency" in image.info and image.mode in ("P", "L", "RGB"):
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, image.convert("RGBA")).convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Decode `path` fully into a detached RGB image (file closed), EXIF orientation applied.
+
+    Raises ImageError (one line, naming the file) for anything wrong with the file, and
+    ValueError for max_pixels < 1. The pixel limit is also capped by Pillow's own
+    `Image.MAX_IMAGE_PIXELS` (which Pillow enforces while opening).
+    """
+    if max_pixels < 1:
+        raise ValueError(f"max_pixels must be >= 1, got {max_pixels}")
+    path = Path(path)
+    _check_file(path)
+    try:
+        with _open_checked(path, max_pixels) as source:
+            source.load()
+            oriented = ImageOps.exif_transpose(source)  # always a new image
+    except ImageError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise _error(
+            f"image {path} is above Pillow's pixel limit (decompression bomb?): {exc}"
+        ) from None
+    except UnidentifiedImageError:
+        raise _error(f"cannot decode image {path}: not an image (unidentified format)") from None
+    except _DECODE_ERRORS as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise _error(f"cannot read image {path}: {exc.strerror or exc}") from None
+        raise _error(f"cannot decode image {path}: truncated or corrupt data ({exc})") from None
+    try:
+        return _to_rgb(oriented)
+    except (ValueError, OSError) as exc:
+        raise _error(f"cannot convert image {path} (mode {oriented.mode}) to RGB: {exc}") from None
+
+
+def _is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def find_images(root: str | Path) -> list[Path]:
+    """`root` if it is an image file; else every image file below the folder `root`, sorted,
+    skipping hidden files and folders (names starting with "."); symlinked folders are not
+    followed. Raises ImageError for a missing path or a non-image file."""
+    root = Path(root)
+    if root.is_file():
+        if not _is_image(root):
+            suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
+            raise _error(f"{root} is not an image file (expected one of {suffixes})")
+        return [root]
+    if not root.is_dir():
+        raise _error(f"image path not found: {root}")
+    found: list[Path] = []
+    for folder, dirnames, filenames in os.walk(root, onerror=_warn_unlistable):
+        dirnames[:] = [name for name in dirnames if not name.startswith(".")]
+        found.extend(
+            Path(folder, name)
+            for name in filenames
+            if not name.startswith(".") and _is_image(Path(name))
+        )
+    return sorted(found)
+
+
+def _warn_unlistable(exc: OSError) -> None:
+    logger.warning("cannot list %s: %s", exc.filename, exc.strerror or exc)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageBatch:
+    """Decoded images [n, 3, H, W] in input order, their paths, and files skipped since the
+    previous batch as (path, one-line reason)."""
+
+    images: torch.Tensor
+    paths: tuple[Path, ...]
+    skipped: tuple[tuple[Path, str], ...] = ()
+
+
+def iter_image_batches(
+    paths: Iterable[str | Path],
+    transform: Callable[[Image.Image], torch.Tensor],
+    *,
+    batch_size: int = 32,
+    skip_errors: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Iterator[ImageBatch]:
+    """Stream `paths` (consumed lazily) as batches of `batch_size` transformed images.
+
+    Two threads decode and transform up to 2 * batch_size images ahead. With skip_errors=False
+    the first bad file (in input order) raises its ImageError. With skip_errors=True a bad
+    file is reported in `skipped` of the next batch yielded after it; every batch except the
+    last holds exactly batch_size images. If skips remain after the last image, a final batch
+    with `images` of shape (0,) and no paths reports them. Errors from `transform` propagate.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if max_pixels < 1:
+        raise ValueError(f"max_pixels must be >= 1, got {max_pixels}")
+    return _batches(iter(paths), transform, batch_size, skip_errors, max_pixels)
+
+
+def _batches(
+    paths: Iterator[str | Path],
+    transform: Callable[[Image.Image], torch.Tensor],
+    batch_size: int,
+    skip_errors: bool,
+    max_pixels: int,
+) -> Iterator[ImageBatch]:
+    def work(path: Path) -> torch.Tensor:
+        return transform(load_image(path, max_pixels=max_pixels))
+
+    window = 2 * batch_size
+    pending: deque[tuple[Path, Future[torch.Tensor]]] = deque()
+    images: list[torch.Tensor] = []
+    names: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    executor = ThreadPoolExecutor(_DECODE_WORKERS, thread_name_prefix="tastevec-decode")
+    try:
+        while True:
+            for path in itertools.islice(map(Path, paths), window - len(pending)):
+                pending.append((path, executor.submit(work, path)))
+            if not pending:
+                break
+            path, future = pending.popleft()
+            try:
+                images.append(future.result())
+                names.append(path)
+            except ImageError as exc:
+                if not skip_errors:
+                    raise
+                logger.warning("skipping: %s", exc)
+                skipped.append((path, str(exc)))
+            if len(images) == batch_size:
+                yield _make_batch(images, names, skipped)
+                images, names, skipped = [], [], []
+        if images or skipped:
+            yield _make_batch(images, names, skipped)
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _make_batch(
+    images: list[torch.Tensor], names: list[Path], skipped: list[tuple[Path, str]]
+) -> ImageBatch:
+    if not images:
+        return ImageBatch(torch.empty(0), (), tuple(skipped))
+    try:
+        stacked = torch.stack(images)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"transform must return equal-shaped tensors (batch from {names[0]}): {exc}"
+        ) from None
+    if stacked.ndim != 4 or stacked.shape[1] != 3:
+        raise ValueError(f"transform must return [3, H, W] tensors, got {tuple(stacked.shape[1:])}")
+    return ImageBatch(stacked, tuple(names), tuple(skipped))

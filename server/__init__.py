@@ -1,0 +1,1 @@
+"""The operator: forge task vectors, keep and serve signed releases, publish priors."""

@@ -1,0 +1,1 @@
+"""Flower apps, the photo-world benchmark, population simulations, demos and benchmarks."""

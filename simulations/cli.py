@@ -1,0 +1,63 @@
+"""`tastevec-sim`: demos, benchmarks and (with later issues) worlds and population runs."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from tastevec.common.command_line import new_parser, run
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from tastevec.simulations.demo import run_demo
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(run_demo(args.out, steps=args.steps, seed=args.seed))
+    print(f"report and task vectors written to {args.out}")
+    return 0
+
+
+def _bench_core(args: argparse.Namespace) -> int:
+    from tastevec.simulations.bench_core import run_core_benchmark
+
+    report = run_core_benchmark(
+        batch_size=args.batch_size, image_size=args.image_size, repeats=args.repeats
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(report)
+    print(report)
+    print(f"report written to {args.out}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = new_parser(
+        "tastevec-sim", "Simulations, demos and benchmarks of tastevec (simulated ratings)."
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="run the method end to end on bundled photos")
+    demo.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder")
+    demo.add_argument("--steps", type=_positive, default=25, help="fine-tune steps per vector")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(handler=_demo)
+
+    bench = commands.add_parser("bench", help="run a benchmark and write its report")
+    suites = bench.add_subparsers(title="benchmarks", metavar="SUITE", required=True)
+    core = suites.add_parser("core", help="scoring throughput, composition cost, memory")
+    core.add_argument("--out", type=Path, default=RESULTS_DIR / "core-bench.md")
+    core.add_argument("--batch-size", type=_positive, default=32)
+    core.add_argument("--image-size", type=_positive, default=224)
+    core.add_argument("--repeats", type=_positive, default=5)
+    core.set_defaults(handler=_bench_core)
+    return run(parser, argv)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
