@@ -114,7 +114,7 @@ class ComposedModel(nn.Module):
             self.coefficients.copy_(self._initial(values, self.num_task_vectors))
 
     def forward(self, *args: torch.Tensor) -> torch.Tensor:
-        return functional_call(self.base, self.composed_state(), args, strict=False)  # type: ignore[no-any-return]
+        return functional_call(self.base, self.composed_state(), args, strict=False)
 
     def train(self, mode: bool = True) -> ComposedModel:
         super().train(mode)
@@ -152,6 +152,5 @@ def _check_fit(base_state: Mapping[str, torch.Tensor], vectors: Sequence[TaskVec
     digests = {vector.base_digest for vector in vectors if vector.base_digest}
     if digests and digests != {state_dict_digest(base_state)}:
         raise CompositionError(
-            "task vectors were made from other base weights than the model they are "
-            "composed onto"
+            "task vectors were made from other base weights than the model they are composed onto"
         )

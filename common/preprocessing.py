@@ -62,7 +62,7 @@ class Preprocessing:
 
     def transform(self) -> Callable[[Image.Image], torch.Tensor]:
         """A callable turning one RGB PIL image into a float tensor [3, size, size]."""
-        return timm.data.create_transform(  # type: ignore[no-any-return]
+        return timm.data.create_transform(
             input_size=(3, self.input_size, self.input_size),
             interpolation=self.interpolation,
             mean=self.mean,

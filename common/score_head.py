@@ -22,6 +22,8 @@ class DistributionHead(nn.Module):
     expected bin value maps onto [0, 1].
     """
 
+    bin_values: torch.Tensor
+
     def __init__(
         self, in_features: int, *, hidden: int = 512, bins: int = 10, dropout: float = 0.5
     ) -> None:

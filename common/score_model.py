@@ -25,10 +25,10 @@ class ScoreModel(nn.Module):
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """Pooled backbone features, shape [batch, num_features]."""
-        return self.backbone(images)  # type: ignore[no-any-return]
+        return self.backbone(images)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(images))  # type: ignore[no-any-return]
+        return self.head(self.features(images))
 
 
 def build_score_model(

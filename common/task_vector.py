@@ -174,9 +174,7 @@ class TaskVector:
                 merged[name] = tensor.clone()
                 continue
             _require_shape(self.source, name, tensor, delta)
-            merged[name] = (tensor + scale * delta.to(tensor.device, tensor.dtype)).to(
-                tensor.dtype
-            )
+            merged[name] = (tensor + scale * delta.to(tensor.device, tensor.dtype)).to(tensor.dtype)
         return merged
 
     def to(self, dtype: torch.dtype) -> TaskVector:

@@ -105,7 +105,9 @@ def fine_tune(
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, images: torch.Tensor, truths: dict[str, list[float]]) -> dict[str, float]:
+def evaluate(
+    model: nn.Module, images: torch.Tensor, truths: dict[str, list[float]]
+) -> dict[str, float]:
     scores = model.eval()(images).tolist()
     return {name: srocc(scores, truth) for name, truth in truths.items()}
 
@@ -117,7 +119,10 @@ def run_demo(out_dir: Path, *, steps: int = 25, size: int = 224, seed: int = 0) 
     base_state = {k: v.clone() for k, v in model.state_dict().items()}
     sets = make_sets(size)
     vectors = []
-    for label, quality in (("brightness", "brightness_quality"), ("sharpness", "sharpness_quality")):
+    for label, quality in (
+        ("brightness", "brightness_quality"),
+        ("sharpness", "sharpness_quality"),
+    ):
         items = sets[label]
         targets = torch.tensor([getattr(i, quality) for i in items], dtype=torch.float32)
         model.load_state_dict(base_state)
@@ -176,7 +181,9 @@ def _report(
         f"of the held-out photo(s) {', '.join(TEST_PHOTOS)} (exposure x blur).",
         "",
         "Task vectors: "
-        + "; ".join(f"{v.source}: {v.num_parameters:,} values, norm {v.norm():.3f}" for v in vectors)
+        + "; ".join(
+            f"{v.source}: {v.num_parameters:,} values, norm {v.norm():.3f}" for v in vectors
+        )
         + f"; cosine similarity {vectors[0].cosine_similarity(vectors[1]):.3f}.",
         "",
         "SROCC of each model against each notion of quality on the held-out photo:",

@@ -70,7 +70,9 @@ def test_spec_resolves_where_weights_come_from() -> None:
 def test_order_mapping_refuses_what_does_not_line_up() -> None:
     target = {"a": torch.zeros(2), "b": torch.zeros(3)}
     with pytest.raises(BackboneError, match="3 tensors, but the model has 2"):
-        map_state_dict_by_order({"x": torch.zeros(2)} | {"y": torch.zeros(3), "z": torch.zeros(1)}, target, "f.pth")
+        map_state_dict_by_order(
+            {"x": torch.zeros(2)} | {"y": torch.zeros(3), "z": torch.zeros(1)}, target, "f.pth"
+        )
     with pytest.raises(BackboneError, match=r"shape \(3,\) but model key 'a'"):
         map_state_dict_by_order({"x": torch.zeros(3), "y": torch.zeros(3)}, target, "f.pth")
     mapped = map_state_dict_by_order({"x": torch.ones(2), "y": torch.ones(3)}, target, "f.pth")

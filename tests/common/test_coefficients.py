@@ -46,9 +46,18 @@ def test_block_layout_knows_vit_and_resnet_names() -> None:
     ]
     plan = CoefficientPlan.for_tensors(CoefficientLayout.BLOCK, vit)
     assert plan.groups == (
-        "backbone.stem", "backbone.blocks.0", "backbone.blocks.11", "backbone.neck", "head"
+        "backbone.stem",
+        "backbone.blocks.0",
+        "backbone.blocks.11",
+        "backbone.neck",
+        "head",
     )
-    resnet = ["backbone.conv1.weight", "backbone.layer1.0.conv1.weight", "backbone.layer4.1.bn2.bias", "backbone.fc.weight"]
+    resnet = [
+        "backbone.conv1.weight",
+        "backbone.layer1.0.conv1.weight",
+        "backbone.layer4.1.bn2.bias",
+        "backbone.fc.weight",
+    ]
     plan = CoefficientPlan.for_tensors(CoefficientLayout.BLOCK, resnet)
     assert plan.groups == ("backbone.stem", "backbone.layer1", "backbone.layer4", "backbone.neck")
 

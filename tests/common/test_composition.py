@@ -1,3 +1,5 @@
+from typing import NamedTuple
+
 import pytest
 import torch
 
@@ -24,21 +26,27 @@ def _finetuned(base: dict[str, torch.Tensor], seed: int) -> dict[str, torch.Tens
     }
 
 
+class Case(NamedTuple):
+    model: ScoreModel
+    tuned: list[dict[str, torch.Tensor]]
+    vectors: list[TaskVector]
+
+
 @pytest.fixture()
-def setup() -> tuple[ScoreModel, dict[str, torch.Tensor], list[dict[str, torch.Tensor]], list[TaskVector]]:
+def case() -> Case:
     model = _model()
     base = {k: v.clone() for k, v in model.state_dict().items()}
     tuned = [_finetuned(base, seed) for seed in (1, 2, 3)]
     vectors = [TaskVector.from_state_dicts(base, t, source=f"db{i}") for i, t in enumerate(tuned)]
-    return model, base, tuned, vectors
+    return Case(model, tuned, vectors)
 
 
 IMAGES = torch.randn(4, 3, 64, 64, generator=torch.Generator().manual_seed(9))
 
 
 @pytest.mark.parametrize("layout", list(CoefficientLayout))
-def test_merge_matches_the_functional_forward(setup, layout: CoefficientLayout) -> None:  # type: ignore[no-untyped-def]
-    model, _, _, vectors = setup
+def test_merge_matches_the_functional_forward(case: Case, layout: CoefficientLayout) -> None:
+    model, _, vectors = case
     composed = ComposedModel(model, vectors, layout).eval()
     generator = torch.Generator().manual_seed(4)
     composed.set_coefficients(
@@ -51,8 +59,8 @@ def test_merge_matches_the_functional_forward(setup, layout: CoefficientLayout) 
     assert not torch.allclose(functional, model(IMAGES))  # the coefficients did something
 
 
-def test_unit_coefficients_reproduce_each_finetuned_model(setup) -> None:  # type: ignore[no-untyped-def]
-    model, base, tuned, vectors = setup
+def test_unit_coefficients_reproduce_each_finetuned_model(case: Case) -> None:
+    model, tuned, vectors = case
     composed = ComposedModel(model, vectors, CoefficientLayout.GLOBAL).eval()
     reference = _model()
     with torch.no_grad():
@@ -63,8 +71,8 @@ def test_unit_coefficients_reproduce_each_finetuned_model(setup) -> None:  # typ
             assert (composed(IMAGES) - reference(IMAGES)).abs().max() < 1e-5
 
 
-def test_gradients_reach_only_the_coefficients(setup) -> None:  # type: ignore[no-untyped-def]
-    model, _, _, vectors = setup
+def test_gradients_reach_only_the_coefficients(case: Case) -> None:
+    model, _, vectors = case
     composed = ComposedModel(model, vectors, CoefficientLayout.TENSOR, init=0.3).eval()
     assert [n for n, p in composed.named_parameters() if p.requires_grad] == ["coefficients"]
     composed(IMAGES).sum().backward()
@@ -73,13 +81,15 @@ def test_gradients_reach_only_the_coefficients(setup) -> None:  # type: ignore[n
     assert all(p.grad is None for p in model.parameters())
 
 
-def test_coefficient_gradient_matches_finite_differences(setup) -> None:  # type: ignore[no-untyped-def]
-    model, _, _, vectors = setup
+def test_coefficient_gradient_matches_finite_differences(case: Case) -> None:
+    model, _, vectors = case
     model = model.double()
     # BatchNorm statistics are composed without gradient by design; leave them out here so
     # that the finite differences see exactly what autograd differentiates.
     vectors = [
-        TaskVector({k: t.double() for k, t in v.deltas.items() if "running_" not in k}, source=v.source)
+        TaskVector(
+            {k: t.double() for k, t in v.deltas.items() if "running_" not in k}, source=v.source
+        )
         for v in vectors
     ]
     composed = ComposedModel(model, vectors, CoefficientLayout.BLOCK, init=0.2).eval()
@@ -101,20 +111,24 @@ def test_coefficient_gradient_matches_finite_differences(setup) -> None:  # type
             up = loss(bumped)
             bumped[index] -= 2 * eps
             down = loss(bumped)
-        assert float((up - down) / (2 * eps)) == pytest.approx(float(analytic[index]), rel=2e-3, abs=1e-10)
+        assert float((up - down) / (2 * eps)) == pytest.approx(
+            float(analytic[index]), rel=2e-3, abs=1e-10
+        )
 
 
-def test_no_copy_of_the_model_per_task_vector(setup) -> None:  # type: ignore[no-untyped-def]
-    model, _, _, vectors = setup
+def test_no_copy_of_the_model_per_task_vector(case: Case) -> None:
+    model, _, vectors = case
     composed = ComposedModel(model, vectors, CoefficientLayout.TENSOR)
-    held = sum(b.numel() * b.element_size() for n, b in composed.named_buffers() if n.startswith("_delta"))
+    held = sum(
+        b.numel() * b.element_size() for n, b in composed.named_buffers() if n.startswith("_delta")
+    )
     assert held == sum(v.nbytes for v in vectors)
     assert composed.base is model  # frozen in place, not copied
     assert composed.coefficients.numel() == composed.plan.num_groups * len(vectors)
 
 
-def test_batchnorm_stays_frozen_in_training_mode(setup) -> None:  # type: ignore[no-untyped-def]
-    model, _, _, vectors = setup
+def test_batchnorm_stays_frozen_in_training_mode(case: Case) -> None:
+    model, _, vectors = case
     composed = ComposedModel(model, vectors, CoefficientLayout.GLOBAL).train()
     norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     assert norms and not any(m.training for m in norms)
@@ -125,15 +139,15 @@ def test_batchnorm_stays_frozen_in_training_mode(setup) -> None:  # type: ignore
         assert torch.equal(tensor, before[key]), key
 
 
-def test_negative_coefficients_never_make_a_negative_variance(setup) -> None:  # type: ignore[no-untyped-def]
-    model, _, _, vectors = setup
+def test_negative_coefficients_never_make_a_negative_variance(case: Case) -> None:
+    model, _, vectors = case
     composed = ComposedModel(model, vectors, CoefficientLayout.GLOBAL, init=-20.0).eval()
     variances = [t for n, t in composed.composed_state().items() if n.endswith("running_var")]
     assert variances and all(float(v.min()) >= 0 for v in variances)
 
 
-def test_initial_coefficients_per_task_vector_or_full_matrix(setup) -> None:  # type: ignore[no-untyped-def]
-    model, _, _, vectors = setup
+def test_initial_coefficients_per_task_vector_or_full_matrix(case: Case) -> None:
+    model, _, vectors = case
     per_task = torch.tensor([0.2, 0.3, 0.5])
     composed = ComposedModel(model, vectors, CoefficientLayout.BLOCK, init=per_task)
     assert torch.equal(composed.coefficients[0], per_task)
@@ -142,8 +156,8 @@ def test_initial_coefficients_per_task_vector_or_full_matrix(setup) -> None:  # 
         ComposedModel(model, vectors, CoefficientLayout.BLOCK, init=torch.zeros(2))
 
 
-def test_task_vectors_that_do_not_fit_the_model_are_refused(setup) -> None:  # type: ignore[no-untyped-def]
-    model, _, _, vectors = setup
+def test_task_vectors_that_do_not_fit_the_model_are_refused(case: Case) -> None:
+    model, _, vectors = case
     with pytest.raises(CompositionError, match="at least one task vector"):
         ComposedModel(model, [])
     stranger = TaskVector({"backbone.nonexistent": torch.zeros(1)}, source="stranger")
@@ -157,8 +171,8 @@ def test_task_vectors_that_do_not_fit_the_model_are_refused(setup) -> None:  # t
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_composition_on_cuda_matches_merge(setup) -> None:  # type: ignore[no-untyped-def]
-    model, _, _, vectors = setup
+def test_composition_on_cuda_matches_merge(case: Case) -> None:
+    model, _, vectors = case
     composed = ComposedModel(model, vectors, CoefficientLayout.TENSOR, init=0.4).cuda().eval()
     images = IMAGES.cuda()
     composed(images).sum().backward()
