@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from tastevec.common.coefficients import CoefficientLayout
 from tastevec.common.composition import ComposedModel
@@ -84,19 +85,26 @@ def run_core_benchmark(*, batch_size: int = 32, image_size: int = 224, repeats: 
         for layout in CoefficientLayout
     }
     merged = composed[CoefficientLayout.TENSOR].merge()
-    with torch.no_grad():
-        scoring = side_by_side(
-            {"base": lambda: model(images), "merged": lambda: merged(images)}, repeats, device
-        )
-
     plain = build_score_model().to(device).eval().requires_grad_(True)
     fitting_steps = {"plain": _forward_backward(plain, images)}
     fitting_steps |= {
         f"composed ({layout.value})": _forward_backward(module.eval(), images)
         for layout, module in composed.items()
     }
-    fitting = side_by_side(fitting_steps, max(2, repeats // 2), device)
-    memory = {kind: _memory(kind, batch_size, image_size) for kind in ("plain", "composed")}
+    with tqdm(total=4, desc="bench core", unit="phase") as progress:
+        with torch.no_grad():
+            scoring = side_by_side(
+                {"base": lambda: model(images), "merged": lambda: merged(images)},
+                repeats,
+                device,
+            )
+        progress.update()
+        fitting = side_by_side(fitting_steps, max(2, repeats // 2), device)
+        progress.update()
+        memory = {}
+        for kind in ("plain", "composed"):
+            memory[kind] = _memory(kind, batch_size, image_size)
+            progress.update()
 
     vector_bytes = sum(v.nbytes for v in vectors)
     return _report(

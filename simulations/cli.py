@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tastevec.common.command_line import new_parser, run
+from tastevec.common.errors import TastevecError
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -14,7 +15,7 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 def _demo(args: argparse.Namespace) -> int:
     from tastevec.simulations.demo import run_demo
 
-    args.out.mkdir(parents=True, exist_ok=True)
+    _make_folder(args.out)
     print(run_demo(args.out, steps=args.steps, seed=args.seed))
     print(f"report and task vectors written to {args.out}")
     return 0
@@ -23,11 +24,14 @@ def _demo(args: argparse.Namespace) -> int:
 def _bench_core(args: argparse.Namespace) -> int:
     from tastevec.simulations.bench_core import run_core_benchmark
 
+    _make_folder(args.out.parent)
     report = run_core_benchmark(
         batch_size=args.batch_size, image_size=args.image_size, repeats=args.repeats
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report)
+    try:
+        args.out.write_text(report)
+    except OSError as exc:
+        raise TastevecError(f"cannot write report {args.out}: {exc.strerror or exc}") from exc
     print(report)
     print(f"report written to {args.out}")
     return 0
@@ -54,6 +58,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     core.add_argument("--repeats", type=_positive, default=5)
     core.set_defaults(handler=_bench_core)
     return run(parser, argv)
+
+
+def _make_folder(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TastevecError(f"cannot create output folder {path}: {exc.strerror or exc}") from exc
 
 
 def _positive(text: str) -> int:

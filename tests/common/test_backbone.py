@@ -126,7 +126,7 @@ class _Payload:
 def test_pickles_with_code_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "evil.pth"
     with path.open("wb") as handle:
-        pickle.dump({"conv_stem.weight": _Payload()}, handle)
+        pickle.dump({"conv_stem.weight": _Payload()}, handle, protocol=2)
     with pytest.raises(BackboneError, match="evil.pth"):
         load_backbone(BackboneSpec(TINY, weights=str(path)))
 

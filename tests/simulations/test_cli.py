@@ -66,3 +66,17 @@ def test_bad_arguments_exit_with_a_usage_error(capsys: pytest.CaptureFixture[str
         main(["demo", "--steps", "0"])
     assert exit_info.value.code == 2
     assert "must be a positive integer" in capsys.readouterr().err
+
+
+def test_unwritable_output_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert main(["demo", "--out", str(blocker / "sub")]) == 2
+    assert main(["bench", "core", "--out", str(blocker / "sub" / "r.md")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2
+    assert all(
+        line.startswith("tastevec-sim: error: cannot create output folder") for line in lines
+    )
