@@ -40,9 +40,7 @@ def compose_state(
     composed = {}
     for name, group, stacked in zip(plan.tensor_names, plan.tensor_groups, deltas, strict=True):
         row = coefficients[group].detach() if name in buffers else coefficients[group]
-        tensor = base[name] + torch.tensordot(row.to(stacked.dtype), stacked, dims=1).to(
-            base[name].dtype
-        )
+        tensor = base[name] + torch.tensordot(row.to(stacked.dtype), stacked, dims=1)
         if name.endswith("running_var"):  # a variance stays a variance under any lambda
             tensor = tensor.clamp_min(0.0)
         composed[name] = tensor
@@ -76,10 +74,11 @@ class ComposedModel(nn.Module):
         self.sources = tuple(vector.source for vector in task_vectors)
         self._buffers_composed = frozenset(name for name, _ in base.named_buffers())
         for index, name in enumerate(names):
-            stacked = torch.stack([vector.deltas[name] for vector in task_vectors])
-            self.register_buffer(
-                f"_delta_{index}", stacked.to(base_state[name].device), persistent=False
+            # computed in the model's dtype: float16 storage saves download size, not precision
+            stacked = torch.stack([vector.deltas[name] for vector in task_vectors]).to(
+                base_state[name].device, base_state[name].dtype
             )
+            self.register_buffer(f"_delta_{index}", stacked, persistent=False)
         self.coefficients = nn.Parameter(self._initial(init, len(task_vectors)))
 
     def _initial(self, init: float | torch.Tensor, k: int) -> torch.Tensor:
@@ -137,7 +136,7 @@ class ComposedModel(nn.Module):
 def _check_fit(base_state: Mapping[str, torch.Tensor], vectors: Sequence[TaskVector]) -> None:
     first = vectors[0]
     for vector in vectors[1:]:
-        vector._check_compatible(first)
+        vector.check_compatible(first)
     missing = sorted(first.deltas.keys() - base_state.keys())[:3]
     if missing:
         raise CompositionError(

@@ -74,7 +74,8 @@ class TaskVector:
 
     # -- algebra -------------------------------------------------------------------------
 
-    def _check_compatible(self, other: TaskVector) -> None:
+    def check_compatible(self, other: TaskVector) -> None:
+        """Raise TaskVectorError unless both hold the same tensors from the same base."""
         if self.deltas.keys() != other.deltas.keys():
             diff = sorted(self.deltas.keys() ^ other.deltas.keys())[:3]
             raise TaskVectorError(
@@ -90,7 +91,7 @@ class TaskVector:
             _require_same(f"{self.source}/{other.source}", name, tensor, other.deltas[name])
 
     def _combine(self, other: TaskVector, sign: float, source: str) -> TaskVector:
-        self._check_compatible(other)
+        self.check_compatible(other)
         with torch.no_grad():
             deltas = {k: v + sign * other.deltas[k] for k, v in self.deltas.items()}
         return TaskVector(deltas, source=source, base_digest=self.base_digest or other.base_digest)
@@ -130,7 +131,7 @@ class TaskVector:
 
     @torch.no_grad()
     def dot(self, other: TaskVector) -> float:
-        self._check_compatible(other)
+        self.check_compatible(other)
         return float(
             sum(
                 torch.sum(v.double() * other.deltas[k].double()).item()

@@ -179,3 +179,16 @@ def test_composition_on_cuda_matches_merge(case: Case) -> None:
     assert composed.coefficients.grad is not None
     with torch.no_grad():
         assert (composed(images) - composed.merge()(images)).abs().max() < 1e-5
+
+
+def test_float16_task_vectors_compose_in_the_model_dtype(case: Case) -> None:
+    model, _, vectors = case
+    full = ComposedModel(model, vectors, CoefficientLayout.GLOBAL, init=0.5).eval()
+    with torch.no_grad():
+        expected = full(IMAGES)
+    half = [v.to(torch.float16) for v in vectors]
+    composed = ComposedModel(model, half, CoefficientLayout.GLOBAL, init=0.5).eval()
+    stacks = [b for n, b in composed.named_buffers() if n.startswith("_delta")]
+    assert stacks and all(b.dtype == torch.float32 for b in stacks)
+    with torch.no_grad():
+        assert (composed(IMAGES) - expected).abs().max() < 1e-3
