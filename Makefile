@@ -42,7 +42,7 @@ typecheck: $(STAMP)
 	cd build/typecheck && ../../$(BIN)/mypy --config-file ../../pyproject.toml -p tastevec
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/pytest
 
 bench: $(STAMP)
 	$(BIN)/tastevec-sim bench core
