@@ -10,10 +10,7 @@ on their values).
 
 from __future__ import annotations
 
-import json
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -27,6 +24,7 @@ from tastevec.common.composition import ComposedModel
 from tastevec.common.device import default_device
 from tastevec.common.score_model import build_score_model
 from tastevec.simulations.machine import describe_machine, machine_table
+from tastevec.simulations.memory_probe import MemoryReading, measure_in_fresh_process
 from tastevec.simulations.synthetic_task_vectors import synthetic_task_vectors
 
 NUM_TASK_VECTORS = 6
@@ -64,15 +62,6 @@ def _forward_backward(module: nn.Module, images: torch.Tensor) -> Callable[[], o
     return step
 
 
-def _memory(kind: str, batch_size: int, image_size: int) -> dict[str, float]:
-    command = [
-        sys.executable, "-m", "tastevec.simulations.memory_probe",
-        kind, str(batch_size), str(image_size), str(NUM_TASK_VECTORS),
-    ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, check=True, timeout=1800)
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def run_core_benchmark(*, batch_size: int = 32, image_size: int = 224, repeats: int = 5) -> str:
     device = default_device()
     torch.manual_seed(0)
@@ -103,7 +92,7 @@ def run_core_benchmark(*, batch_size: int = 32, image_size: int = 224, repeats: 
         progress.update()
         memory = {}
         for kind in ("plain", "composed"):
-            memory[kind] = _memory(kind, batch_size, image_size)
+            memory[kind] = measure_in_fresh_process(kind, batch_size, image_size, NUM_TASK_VECTORS)
             progress.update()
 
     vector_bytes = sum(v.nbytes for v in vectors)
@@ -116,7 +105,7 @@ def run_core_benchmark(*, batch_size: int = 32, image_size: int = 224, repeats: 
 def _report(
     scoring: dict[str, float],
     fitting: dict[str, float],
-    memory: dict[str, dict[str, float]],
+    memory: dict[str, MemoryReading],
     vector_bytes: int,
     *,
     batch_size: int,

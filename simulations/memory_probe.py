@@ -9,10 +9,11 @@ above the memory held after imports. On CUDA it reads torch's peak allocated mem
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import cast
+from typing import TypedDict, cast
 
 import torch
 
@@ -23,6 +24,14 @@ from tastevec.common.score_model import build_score_model
 from tastevec.simulations.synthetic_task_vectors import synthetic_task_vectors
 
 _STATUS = Path("/proc/self/status")
+
+
+class MemoryReading(TypedDict):
+    kind: str
+    device: str
+    baseline_bytes: int  # held after imports, before the phases
+    setup_peak_bytes: int  # peak above the baseline while building
+    step_peak_bytes: int  # peak above the baseline during one forward + backward
 
 
 def _status_bytes(field: str) -> int:
@@ -51,7 +60,7 @@ def _phase(device: torch.device, baseline: int, work: Callable[[], object]) -> t
     return result, _peak(device) - baseline
 
 
-def measure(kind: str, batch_size: int, image_size: int, num_vectors: int) -> dict[str, object]:
+def measure(kind: str, batch_size: int, image_size: int, num_vectors: int) -> MemoryReading:
     device = default_device()
     baseline = (
         int(torch.cuda.memory_allocated(device))
@@ -74,13 +83,26 @@ def measure(kind: str, batch_size: int, image_size: int, num_vectors: int) -> di
     module = cast(torch.nn.Module, built)
     images = torch.randn(batch_size, 3, image_size, image_size, device=device)
     _, step_peak = _phase(device, baseline, lambda: module(images).sum().backward())
-    return {
-        "kind": kind,
-        "device": device.type,
-        "baseline_bytes": baseline,
-        "setup_peak_bytes": setup_peak,
-        "step_peak_bytes": step_peak,
-    }
+    return MemoryReading(
+        kind=kind,
+        device=device.type,
+        baseline_bytes=baseline,
+        setup_peak_bytes=setup_peak,
+        step_peak_bytes=step_peak,
+    )
+
+
+def measure_in_fresh_process(
+    kind: str, batch_size: int, image_size: int, num_vectors: int
+) -> MemoryReading:
+    """`measure` in a new interpreter: freed heap pages stay resident in a used process."""
+    command = [
+        sys.executable, "-m", "tastevec.simulations.memory_probe",
+        kind, str(batch_size), str(image_size), str(num_vectors),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, check=True, timeout=1800)
+    reading: MemoryReading = json.loads(result.stdout.strip().splitlines()[-1])
+    return reading
 
 
 if __name__ == "__main__":

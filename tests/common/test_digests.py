@@ -23,12 +23,3 @@ def test_state_dict_digest_ignores_key_order_but_not_values_dtype_or_names() -> 
     assert state_dict_digest(dict(state, a=state["a"].double())) != state_dict_digest(state)
     assert state_dict_digest({"b": state["a"], "n": state["n"]}) != state_dict_digest(state)
     assert state_dict_digest(dict(state, a=state["a"].reshape(3, 2))) != state_dict_digest(state)
-
-
-def test_atomic_write_replaces_whole_files_and_leaves_no_temp(tmp_path: Path) -> None:
-    path = tmp_path / "sub" / "file.bin"
-    write_atomic(path, b"old")
-    write_atomic(path, b"new contents", mode=0o600)
-    assert path.read_bytes() == b"new contents"
-    assert path.stat().st_mode & 0o777 == 0o600
-    assert [p.name for p in path.parent.iterdir()] == ["file.bin"]
