@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BACKBONE = "tf_efficientnet_lite0"
 
+LOCAL_DIR_PREFIX = "local-dir:"
 WEIGHTS_AUTO = "auto"
 WEIGHTS_EMBEDDED = "embedded"
 WEIGHTS_HUB = "hub"
@@ -61,7 +62,9 @@ class BackboneSpec:
     """Which backbone, and where its weights come from.
 
     `name` is a timm model name, optionally with a pretrained tag
-    (`vit_base_patch16_clip_224.openai`). `weights` is one of:
+    (`vit_base_patch16_clip_224.openai`), or `local-dir:DIR` for a folder saved in the hub's
+    layout (`config.json` plus `model.safetensors`), which loads with no network.
+    `weights` is one of:
     `auto` (embedded weights if a package ships them, else the hub), `embedded`, `hub`,
     `random` (no pretrained weights; for tests), or the path of a local `.safetensors`,
     `.pth`, `.pt` or `.bin` file holding a state dict in timm's key format.
@@ -78,12 +81,14 @@ class BackboneSpec:
 
     @property
     def architecture(self) -> str:
-        """The timm architecture without its pretrained tag."""
-        return self.name.split(".", 1)[0]
+        """The timm architecture without its pretrained tag ('' for a local-dir model)."""
+        return "" if self.name.startswith(LOCAL_DIR_PREFIX) else self.name.split(".", 1)[0]
 
     @property
     def weights_kind(self) -> str:
         """`embedded`, `hub`, `random` or `file`, with `auto` resolved."""
+        if self.name.startswith(LOCAL_DIR_PREFIX):
+            return WEIGHTS_HUB  # timm reads the folder through its hub loading code
         if self.weights == WEIGHTS_AUTO:
             return WEIGHTS_EMBEDDED if self.architecture in EMBEDDED_WEIGHTS else WEIGHTS_HUB
         if self.weights in _WEIGHT_KINDS:
@@ -118,7 +123,12 @@ def _create(name: str, *, pretrained: bool) -> nn.Module:
         if "Unknown model" in str(exc):
             raise BackboneError(f"unknown timm model {name!r}") from exc
         raise BackboneError(f"cannot create backbone {name!r}: {_first_line(exc)}") from exc
-    except (OSError, ValueError) as exc:  # hub unreachable, offline, missing file in cache
+    except (OSError, ValueError) as exc:  # hub unreachable, offline, missing or bad file
+        if name.startswith(LOCAL_DIR_PREFIX):
+            raise BackboneError(
+                f"cannot load backbone from folder {name.removeprefix(LOCAL_DIR_PREFIX)}: "
+                f"{_first_line(exc)}"
+            ) from exc
         raise BackboneError(
             f"cannot fetch pretrained weights for {name!r} from the Hugging Face hub "
             f"(offline? pass a local weights file instead): {_first_line(exc)}"

@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from tastevec.common.coefficients import CoefficientLayout
 from tastevec.common.composition import ComposedModel
+from tastevec.common.device import default_device
 from tastevec.common.metrics import srocc
 from tastevec.common.score_model import ScoreModel, build_score_model
 from tastevec.common.task_vector import TaskVector
@@ -79,7 +80,8 @@ def make_sets(size: int) -> dict[str, list[RatedImage]]:
 
 def to_batch(model: ScoreModel, items: Sequence[RatedImage]) -> torch.Tensor:
     transform = model.preprocessing.transform()
-    return torch.stack([transform(item.image) for item in items])
+    device = next(model.parameters()).device
+    return torch.stack([transform(item.image) for item in items]).to(device)
 
 
 def fine_tune(
@@ -115,7 +117,8 @@ def evaluate(
 def run_demo(out_dir: Path, *, steps: int = 25, size: int = 224, seed: int = 0) -> str:
     """Forge two task vectors, compose them, score photos; write and return a report."""
     torch.manual_seed(seed)
-    model = build_score_model(head_seed=seed)
+    device = default_device()
+    model = build_score_model(head_seed=seed).to(device)
     base_state = {k: v.clone() for k, v in model.state_dict().items()}
     sets = make_sets(size)
     vectors = []
@@ -124,7 +127,7 @@ def run_demo(out_dir: Path, *, steps: int = 25, size: int = 224, seed: int = 0) 
         ("sharpness", "sharpness_quality"),
     ):
         items = sets[label]
-        targets = torch.tensor([getattr(i, quality) for i in items], dtype=torch.float32)
+        targets = torch.tensor([getattr(i, quality) for i in items], device=device)
         model.load_state_dict(base_state)
         tuned = fine_tune(model, to_batch(model, items), targets, steps=steps, label=label)
         vector = TaskVector.from_state_dicts(base_state, tuned, source=label)
@@ -157,7 +160,9 @@ def run_demo(out_dir: Path, *, steps: int = 25, size: int = 224, seed: int = 0) 
     with torch.no_grad():
         scores = personal(to_batch(model, [RatedImage(n, im, 0, 0) for n, im in photos.items()]))
     ranking = sorted(zip(photos, scores.tolist(), strict=True), key=lambda pair: -pair[1])
-    report = _report(rows, ranking, vectors, steps=steps, size=size, n_test=len(test))
+    report = _report(
+        rows, ranking, vectors, steps=steps, size=size, n_test=len(test), device=device.type
+    )
     (out_dir / "demo-report.md").write_text(report)
     return report
 
@@ -170,6 +175,7 @@ def _report(
     steps: int,
     size: int,
     n_test: int,
+    device: str,
 ) -> str:
     truths = list(rows[0][2])
     lines = [
@@ -177,7 +183,8 @@ def _report(
         "",
         "Ratings here are SIMULATED from known edits of real bundled photos (scikit-image);",
         "no human rated these images. Backbone: tf_efficientnet_lite0, ImageNet weights.",
-        f"Two task vectors, {steps} full-batch steps each at {size} px; test: {n_test} edits",
+        f"Two task vectors, {steps} full-batch steps each at {size} px on {device}; test: "
+        f"{n_test} edits",
         f"of the held-out photo(s) {', '.join(TEST_PHOTOS)} (exposure x blur).",
         "",
         "Task vectors: "

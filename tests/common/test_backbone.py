@@ -163,6 +163,27 @@ def test_hub_weights_missing_offline_is_a_clear_error(
         load_backbone(BackboneSpec("test_vit.r160_in1k"))
 
 
+def test_a_local_hub_layout_folder_loads_offline(tmp_path: Path) -> None:
+    from timm.models._hub import save_for_hf
+
+    source = timm.create_model(TINY, pretrained=False)
+    save_for_hf(source, tmp_path, safe_serialization=True)
+    spec = BackboneSpec(f"local-dir:{tmp_path}")
+    assert spec.weights_kind == "hub"
+    loaded = load_backbone(spec)
+    for name, tensor in source.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor), name
+    assert Preprocessing.from_model(loaded).input_size == 160  # from the folder's config.json
+
+
+def test_a_missing_or_broken_local_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(BackboneError, match="cannot load backbone from folder /nonexistent"):
+        load_backbone(BackboneSpec("local-dir:/nonexistent"))
+    (tmp_path / "config.json").write_text("{broken")
+    with pytest.raises(BackboneError, match=f"cannot load backbone from folder {tmp_path}"):
+        load_backbone(BackboneSpec(f"local-dir:{tmp_path}"))
+
+
 @pytest.mark.slow
 def test_paper_backbone_name_builds_with_clip_preprocessing() -> None:
     model = load_backbone(BackboneSpec("vit_base_patch16_clip_224.openai", weights="random"))
