@@ -13,6 +13,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import torch
@@ -41,17 +42,32 @@ def _timed(step: Callable[[], object], device: torch.device) -> float:
     return time.perf_counter() - start
 
 
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Seconds per call over the repetitions of one step."""
+
+    median: float
+    low: float
+    high: float
+
+    def cell(self) -> str:
+        return f"{self.median:.3f} ({self.low:.3f}-{self.high:.3f})"
+
+
 def side_by_side(
     steps: dict[str, Callable[[], object]], repeats: int, device: torch.device
-) -> dict[str, float]:
-    """Median seconds per call of each step, calls interleaved round-robin after a warm-up."""
+) -> dict[str, Timing]:
+    """Seconds per call of each step, calls interleaved round-robin after a warm-up."""
     for step in steps.values():
         step()
     times: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(repeats):
         for name, step in steps.items():
             times[name].append(_timed(step, device))
-    return {name: statistics.median(values) for name, values in times.items()}
+    return {
+        name: Timing(statistics.median(values), min(values), max(values))
+        for name, values in times.items()
+    }
 
 
 def _forward_backward(module: nn.Module, images: torch.Tensor) -> Callable[[], object]:
@@ -62,7 +78,7 @@ def _forward_backward(module: nn.Module, images: torch.Tensor) -> Callable[[], o
     return step
 
 
-def run_core_benchmark(*, batch_size: int = 32, image_size: int = 224, repeats: int = 5) -> str:
+def run_core_benchmark(*, batch_size: int = 32, image_size: int = 224, repeats: int = 9) -> str:
     device = default_device()
     torch.manual_seed(0)
     model = build_score_model().to(device).eval()
@@ -103,8 +119,8 @@ def run_core_benchmark(*, batch_size: int = 32, image_size: int = 224, repeats: 
 
 
 def _report(
-    scoring: dict[str, float],
-    fitting: dict[str, float],
+    scoring: dict[str, Timing],
+    fitting: dict[str, Timing],
     memory: dict[str, MemoryReading],
     vector_bytes: int,
     *,
@@ -112,8 +128,8 @@ def _report(
     image_size: int,
     repeats: int,
 ) -> str:
-    base_rate = batch_size / scoring["base"]
-    merged_rate = batch_size / scoring["merged"]
+    base_rate = batch_size / scoring["base"].median
+    merged_rate = batch_size / scoring["merged"].median
     ratio = merged_rate / base_rate
     lines = [
         "# Core benchmark: the cost of personalization",
@@ -127,10 +143,10 @@ def _report(
         "",
         "## Scoring (no gradients)",
         "",
-        "| model | s / batch | images / s | ratio to base |",
+        "| model | s / batch, median (min-max) | images / s | ratio to base |",
         "|---|---|---|---|",
-        f"| base | {scoring['base']:.3f} | {base_rate:.1f} | 1.000 |",
-        f"| merged personalized | {scoring['merged']:.3f} | {merged_rate:.1f} | {ratio:.3f} |",
+        f"| base | {scoring['base'].cell()} | {base_rate:.1f} | 1.000 |",
+        f"| merged personalized | {scoring['merged'].cell()} | {merged_rate:.1f} | {ratio:.3f} |",
         "",
         f"Target: merged / base >= 0.95 -> **{'met' if ratio >= 0.95 else 'NOT met'}** "
         f"({ratio:.3f}). A merged model has the base model's architecture and size; "
@@ -138,12 +154,13 @@ def _report(
         "",
         "## Fitting step (forward + backward)",
         "",
-        "| step | gradients to | s / batch | ratio to plain |",
+        "| step | gradients to | s / batch, median (min-max) | ratio to plain |",
         "|---|---|---|---|",
     ]
-    for name, seconds in fitting.items():
+    for name, timing in fitting.items():
         target = "all weights" if name == "plain" else "coefficients only"
-        lines.append(f"| {name} | {target} | {seconds:.3f} | {seconds / fitting['plain']:.3f} |")
+        relative = timing.median / fitting["plain"].median
+        lines.append(f"| {name} | {target} | {timing.cell()} | {relative:.3f} |")
     lines += [
         "",
         "## Peak memory, each side in a fresh process",

@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     core.add_argument("--out", type=Path, default=RESULTS_DIR / "core-bench.md")
     core.add_argument("--batch-size", type=_positive, default=32)
     core.add_argument("--image-size", type=_positive, default=224)
-    core.add_argument("--repeats", type=_positive, default=5)
+    core.add_argument("--repeats", type=_positive, default=9)
     core.set_defaults(handler=_bench_core)
     return run(parser, argv)
 

@@ -52,7 +52,9 @@ def test_core_benchmark_writes_its_report(tmp_path: Path) -> None:
     ]
     assert main(args) == 0
     report = out.read_text()
-    ratio = re.search(r"\| merged personalized \| [\d.]+ \| [\d.]+ \| ([\d.]+) \|", report)
+    ratio = re.search(
+        r"\| merged personalized \| [\d.]+ \([\d.]+-[\d.]+\) \| [\d.]+ \| ([\d.]+) \|", report
+    )
     assert ratio and float(ratio.group(1)) > 0
     for layout in ("global", "block", "tensor"):
         assert f"| composed ({layout}) | coefficients only |" in report
