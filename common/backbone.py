@@ -32,6 +32,7 @@ WEIGHTS_AUTO = "auto"
 WEIGHTS_EMBEDDED = "embedded"
 WEIGHTS_HUB = "hub"
 WEIGHTS_RANDOM = "random"
+WEIGHTS_FILE = "file"  # what weights_kind says for a path
 _WEIGHT_KINDS = (WEIGHTS_AUTO, WEIGHTS_EMBEDDED, WEIGHTS_HUB, WEIGHTS_RANDOM)
 
 
@@ -93,7 +94,7 @@ class BackboneSpec:
             return WEIGHTS_EMBEDDED if self.architecture in EMBEDDED_WEIGHTS else WEIGHTS_HUB
         if self.weights in _WEIGHT_KINDS:
             return self.weights
-        return "file"
+        return WEIGHTS_FILE
 
 
 def load_backbone(spec: BackboneSpec | None = None) -> nn.Module:
@@ -110,7 +111,7 @@ def load_backbone(spec: BackboneSpec | None = None) -> nn.Module:
         model = _create(spec.name, pretrained=False)
         if kind == WEIGHTS_EMBEDDED:
             _load_embedded(model, spec.architecture)
-        elif kind == "file":
+        elif kind == WEIGHTS_FILE:
             _load_file(model, Path(spec.weights), spec.name)
     log.info("loaded backbone %s (%s weights)", spec.name, kind)
     return model.eval()
