@@ -59,8 +59,8 @@ def edited(photo: str, image: Image.Image, stops: float, radius: float) -> Rated
     return RatedImage(f"{photo} {stops:+.1f}EV blur {radius:.1f}", picture, stops, radius)
 
 
-def make_sets(size: int) -> dict[str, list[RatedImage]]:
-    photos = {name: square_crop(image, size) for name, image in bundled_photos().items()}
+def make_sets(photos: dict[str, Image.Image]) -> dict[str, list[RatedImage]]:
+    """Training sets for the two task vectors, and the held-out test set, from `photos`."""
     brightness = [
         edited(p, photos[p], stops, 0.0)
         for p in TRAIN_PHOTOS
@@ -120,7 +120,8 @@ def run_demo(out_dir: Path, *, steps: int = 25, size: int = 224, seed: int = 0) 
     device = default_device()
     model = build_score_model(head_seed=seed).to(device)
     base_state = {k: v.clone() for k, v in model.state_dict().items()}
-    sets = make_sets(size)
+    photos = {name: square_crop(image, size) for name, image in bundled_photos().items()}
+    sets = make_sets(photos)
     vectors = []
     for label, quality in (
         ("brightness", "brightness_quality"),
@@ -156,7 +157,6 @@ def run_demo(out_dir: Path, *, steps: int = 25, size: int = 224, seed: int = 0) 
 
     composed.set_coefficients(torch.tensor([1.0, 1.0]))
     personal = composed.merge()
-    photos = {name: square_crop(image, size) for name, image in bundled_photos().items()}
     with torch.no_grad():
         scores = personal(to_batch(model, [RatedImage(n, im, 0, 0) for n, im in photos.items()]))
     ranking = sorted(zip(photos, scores.tolist(), strict=True), key=lambda pair: -pair[1])
