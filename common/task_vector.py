@@ -153,28 +153,43 @@ class TaskVector:
 
     # -- use -------------------------------------------------------------------------------
 
+    def misfit(
+        self, base: Mapping[str, torch.Tensor], base_digest: str | None = None
+    ) -> str | None:
+        """Why this vector cannot be added to the weights `base`, or None if it can.
+
+        `base_digest` is `state_dict_digest(base)` when the caller already has it.
+        """
+        missing = sorted(self.deltas.keys() - base.keys())[:3]
+        if missing:
+            return f"task vector {self.source!r} has tensors the model lacks (e.g. {missing})"
+        for name, delta in self.deltas.items():
+            if base[name].shape != delta.shape:
+                return (
+                    f"task vector {self.source!r}: {name!r} has shape {tuple(delta.shape)}, "
+                    f"the model's is {tuple(base[name].shape)}"
+                )
+        if self.base_digest and (base_digest or state_dict_digest(base)) != self.base_digest:
+            return (
+                f"task vector {self.source!r} was made from other base weights "
+                f"({self.base_digest[:12]})"
+            )
+        return None
+
     @torch.no_grad()
     def apply_to(
         self, base: Mapping[str, torch.Tensor], scale: float = 1.0
     ) -> dict[str, torch.Tensor]:
         """base + scale * tau; tensors the vector does not hold are copied unchanged."""
-        missing = sorted(self.deltas.keys() - base.keys())[:3]
-        if missing:
-            raise TaskVectorError(
-                f"task vector {self.source!r} has tensors the model lacks (e.g. {missing})"
-            )
-        if self.base_digest and state_dict_digest(base) != self.base_digest:
-            raise TaskVectorError(
-                f"task vector {self.source!r} was made from other base weights "
-                f"({self.base_digest[:12]}); refusing to apply it"
-            )
+        problem = self.misfit(base)
+        if problem:
+            raise TaskVectorError(f"{problem}; refusing to apply it")
         merged = {}
         for name, tensor in base.items():
             delta = self.deltas.get(name)
             if delta is None:
                 merged[name] = tensor.clone()
                 continue
-            _require_shape(self.source, name, tensor, delta)
             merged[name] = (tensor + scale * delta.to(tensor.device, tensor.dtype)).to(tensor.dtype)
         return merged
 
