@@ -35,7 +35,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 # mypy cannot follow setuptools' editable finder for our package-dir mapping, so it checks
-# a tree of links that mirrors the import names (tastevec/<pkg> -> ../../<pkg>).
+# a tree of links that mirrors the import names (build/typecheck/tastevec/<pkg> -> <pkg>).
 typecheck: $(STAMP)
 	rm -rf build/typecheck && mkdir -p build/typecheck/tastevec
 	for p in $(PACKAGES); do ln -s ../../../$$p build/typecheck/tastevec/$$p; done

@@ -10,6 +10,7 @@ on their values).
 
 from __future__ import annotations
 
+import copy
 import statistics
 import time
 from collections.abc import Callable
@@ -90,7 +91,7 @@ def run_core_benchmark(*, batch_size: int = 32, image_size: int = 224, repeats: 
         for layout in CoefficientLayout
     }
     merged = composed[CoefficientLayout.TENSOR].merge()
-    plain = build_score_model().to(device).eval().requires_grad_(True)
+    plain = copy.deepcopy(model).requires_grad_(True)  # same weights, loaded once
     fitting_steps = {"plain": _forward_backward(plain, images)}
     fitting_steps |= {
         f"composed ({layout.value})": _forward_backward(module.eval(), images)
