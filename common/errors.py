@@ -23,3 +23,7 @@ class CompositionError(TastevecError):
 
 class MetricError(TastevecError):
     """Inputs on which a metric is not defined (too few items, NaN, mismatched lengths)."""
+
+
+class DatasetError(TastevecError):
+    """A database file that cannot be read as its format says (names the file and line)."""
