@@ -37,6 +37,23 @@ def _bench_core(args: argparse.Namespace) -> int:
     return 0
 
 
+def _world(args: argparse.Namespace) -> int:
+    from tastevec.simulations.world.build import CARD_FILE, build_world
+    from tastevec.simulations.world.sizes import world_size
+
+    size = world_size(args.size)
+    if args.photos is not None and not args.photos.is_dir():
+        raise TastevecError(f"photo folder not found: {args.photos}")
+    figures = build_world(args.out, size, photos=args.photos, seed=args.seed)
+    checks = figures["checks"]
+    print(
+        f"world {size.name}: {figures['images']} images, {figures['people']} people, "
+        f"mean ceiling {checks['mean_ceiling']:.3f}, strongest single predictor "
+        f"{checks['strongest_single_predictor']:.3f}; card: {args.out / CARD_FILE}"
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = new_parser(
         "tastevec-sim", "Simulations, demos and benchmarks of tastevec (simulated ratings)."
@@ -48,6 +65,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--steps", type=_positive, default=25, help="fine-tune steps per vector")
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(handler=_demo)
+
+    world = commands.add_parser(
+        "world", help="build the photo world: real photos, simulated databases and people"
+    )
+    world.add_argument("--out", type=Path, required=True, help="output folder")
+    world.add_argument("--size", choices=("small", "standard"), default="small")
+    world.add_argument("--photos", type=Path, help="your own photo folder (default: bundled)")
+    world.add_argument("--seed", type=int, default=0)
+    world.set_defaults(handler=_world)
 
     bench = commands.add_parser("bench", help="run a benchmark and write its report")
     suites = bench.add_subparsers(title="benchmarks", metavar="SUITE", required=True)
