@@ -173,7 +173,8 @@ def build_world(
                 "path": f"databases/{db.name}",
                 "role": db.role,
                 "mirrors": db.mirrors,
-                "options": db.options,
+                "image_options": db.image_options,
+                "people_options": db.people_options,
             }
             for db in built
         },

@@ -117,7 +117,6 @@ def build_card(
             "score_mean": float(db.normalised.mean()),
             "score_sd": float(db.normalised.std()),
             "agreement": agreement,
-            "options": db.options,
         }
         shown = "—" if agreement is None else f"{agreement:.3f}"
         lines.append(

@@ -78,7 +78,8 @@ class BuiltDatabase:
     normalised: np.ndarray  # each image's score on [0, 1]
     ratings_per_image: list[np.ndarray]
     notion: np.ndarray  # noiseless utility for every world image
-    options: dict[str, Any] = field(default_factory=dict)
+    image_options: dict[str, Any] = field(default_factory=dict)  # for load_image_scores
+    people_options: dict[str, Any] = field(default_factory=dict)  # for load_people_ratings
     people: list[RatedPerson] = field(default_factory=list)
 
     @property
@@ -139,7 +140,7 @@ def make_spaq(world: WorldState, count: int) -> BuiltDatabase:
         ratings.mean(axis=1) / 100,
         list(ratings),
         utility,
-        {"test_fraction": 0.2, "seed": 0},
+        image_options={"test_fraction": 0.2, "seed": 0},
     )
 
 
@@ -274,7 +275,8 @@ def make_flickr_aes(world: WorldState, size: WorldSize) -> BuiltDatabase:
     writers.write_flickr_aes(
         world.root / "flickr_aes", [world.images[i] for i in built.indices], rows
     )
-    built.options = {"test_workers": sorted(p.person.id for p in people if p.split == "test")}
+    test_workers = sorted(p.person.id for p in people if p.split == "test")
+    built.image_options = built.people_options = {"test_workers": test_workers}
     return built
 
 
@@ -314,7 +316,7 @@ def make_para(world: WorldState, size: WorldSize) -> BuiltDatabase:
     writers.write_para(
         world.root / "para", [world.images[i] for i in built.indices], sessions, rows, test_images
     )
-    built.options = {"test_users": sorted(p.person.id for p in people if p.split == "test")}
+    built.people_options = {"test_users": sorted(p.person.id for p in people if p.split == "test")}
     return built
 
 

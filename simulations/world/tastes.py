@@ -65,14 +65,17 @@ class Population:
 
     name: str
     mix: Mapping[str, float]
-    mix_spread: float = 0.5  # log-normal sigma of each mixing weight
-    personal: float = 0.6  # weight of a person's own random direction
+    mix_spread: float = 0.6  # log-normal sigma of each mixing weight
+    personal: float = 0.8  # weight of a person's own random direction
     unusual_rate: float = 0.1
 
 
-FLICKR_PEOPLE = Population("flickr_aes", {"ava": 0.45, "tad66k": 0.25, "koniq10k": 0.2,
-                                          "spaq": 0.1})  # fmt: skip
-PARA_PEOPLE = Population("para", {"ava": 0.25, "tad66k": 0.3, "koniq10k": 0.25, "spaq": 0.2})
+# The two personal databases recruit from different places: FLICKR-AES's workers lean to
+# photo-contest aesthetics, PARA's users to framing, warmth and technical quality.
+FLICKR_PEOPLE = Population(
+    "flickr_aes", {"ava": 0.55, "tad66k": 0.15, "koniq10k": 0.2, "spaq": 0.1}
+)
+PARA_PEOPLE = Population("para", {"ava": 0.1, "tad66k": 0.45, "koniq10k": 0.3, "spaq": 0.15})
 EVERYONE = Population("everyone", {"ava": 0.35, "tad66k": 0.3, "koniq10k": 0.2, "spaq": 0.15})
 
 
@@ -97,6 +100,22 @@ class Person:
         return standardise(np.asarray(mixed) + self.personal * own)
 
 
+# Nobody judges by one database's notion alone: no notion takes more than this share of a mix.
+MAX_SHARE = 0.45
+
+
+def _capped(mix: Mapping[str, float]) -> dict[str, float]:
+    """Mixing weights scaled to sum to 1 in absolute value, no share above MAX_SHARE."""
+    shares = dict(mix)
+    for _ in range(10):
+        total = sum(abs(weight) for weight in shares.values())
+        shares = {name: weight / total for name, weight in shares.items()}
+        if max(abs(weight) for weight in shares.values()) <= MAX_SHARE + 1e-9:
+            break
+        shares = {n: float(np.clip(w, -MAX_SHARE, MAX_SHARE)) for n, w in shares.items()}
+    return shares
+
+
 def sample_person(person_id: str, population: Population, rng: np.random.Generator) -> Person:
     mix = {
         name: weight * float(np.exp(rng.normal(0.0, population.mix_spread)))
@@ -108,15 +127,14 @@ def sample_person(person_id: str, population: Population, rng: np.random.Generat
         reversed_notion = str(rng.choice(list(mix)))
         mix[reversed_notion] = -abs(mix[reversed_notion]) * 1.5
         personal *= 1.8
-    total = sum(abs(weight) for weight in mix.values())
     return Person(
         id=person_id,
         population=population.name,
-        mix={name: weight / total for name, weight in mix.items()},
+        mix=_capped(mix),
         own_direction=rng.normal(0.0, 1.0, size=len(FEATURES)),
         personal=personal,
         unusual=unusual,
         bias=float(rng.normal(0.0, 0.3)),
         scale=float(rng.uniform(0.8, 1.25)),
-        noise=float(rng.uniform(0.35, 0.65)),
+        noise=float(rng.uniform(0.45, 0.75)),
     )
