@@ -8,6 +8,7 @@ reversed, a large personal direction). Utilities are standardised over the world
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -105,15 +106,21 @@ MAX_SHARE = 0.45
 
 
 def _capped(mix: Mapping[str, float]) -> dict[str, float]:
-    """Mixing weights scaled to sum to 1 in absolute value, no share above MAX_SHARE."""
-    shares = dict(mix)
-    for _ in range(10):
-        total = sum(abs(weight) for weight in shares.values())
-        shares = {name: weight / total for name, weight in shares.items()}
-        if max(abs(weight) for weight in shares.values()) <= MAX_SHARE + 1e-9:
-            break
-        shares = {n: float(np.clip(w, -MAX_SHARE, MAX_SHARE)) for n, w in shares.items()}
-    return shares
+    """Mixing weights scaled to sum to 1 in absolute value, no share above MAX_SHARE (the
+    excess of a capped weight goes to the others in proportion)."""
+    capped: set[str] = set()
+    while True:
+        free = {name: w for name, w in mix.items() if name not in capped}
+        budget = 1.0 - MAX_SHARE * len(capped)
+        total = sum(abs(w) for w in free.values())
+        scaled = {name: w * budget / total for name, w in free.items()}
+        over = {name for name, w in scaled.items() if abs(w) > MAX_SHARE}
+        if not over:
+            return {
+                name: math.copysign(MAX_SHARE, w) if name in capped else scaled[name]
+                for name, w in mix.items()
+            }
+        capped |= over
 
 
 def sample_person(person_id: str, population: Population, rng: np.random.Generator) -> Person:
