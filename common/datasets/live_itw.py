@@ -3,7 +3,8 @@
 Files: `Data/AllImages_release.mat` (variable AllImages_release, an N x 1 cell array of file
 names) and `Data/AllMOS_release.mat` (variable AllMOS_release, 1 x N MOS on 0-100);
 `Data/AllStdDev_release.mat` is not read. Images live in `Images/`. The first 7 entries are
-training images and are dropped by default (1,162 remain). A bad entry is reported as
+training images (kept, when asked, from `Images/` or `Images/trainingImages/`) and are dropped
+by default (1,162 remain). A bad entry is reported as
 "file:index", its 1-based index in the arrays. CLIVE publishes no split: a seeded fraction of
 the images is the test split.
 """
@@ -36,6 +37,7 @@ STDDEV_FILE = "Data/AllStdDev_release.mat"  # distributed alongside; not read
 NAMES_VARIABLE = "AllImages_release"
 MOS_VARIABLE = "AllMOS_release"
 IMAGE_DIR = "Images"
+TRAINING_IMAGE_DIR = "trainingImages"  # inside IMAGE_DIR
 TRAINING_ENTRIES = 7  # the leading entries that are training images
 
 
@@ -104,7 +106,11 @@ def load_image_scores(
         raw = str(float(mos[index - 1]))
         parsed = parse_score(raw, INFO.scale, bad, mos_path, index, "MOS")
         if parsed is not None:
-            rows.add(names_path, index, images / name, *parsed)
+            path = images / name
+            if index <= TRAINING_ENTRIES and not path.is_file():
+                # The release keeps its 7 training images in a subfolder of their own.
+                path = images / TRAINING_IMAGE_DIR / name
+            rows.add(names_path, index, path, *parsed)
 
     test = seeded_test_keys((item.path.name for item in rows.items()), test_fraction, seed)
     splits = rows.split(lambda item: "test" if item.path.name in test else "train", INFO.splits)

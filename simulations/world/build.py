@@ -160,6 +160,7 @@ def build_world(
         "train_sources": [s.name for s in sources if not s.held_out],
         "held_out_sources": [s.name for s in sources if s.held_out],
         "people": sum(len(db.people) for db in built),
+        "fewest_ratings_per_person": min(len(r.ratings) for db in built for r in db.people),
         "world_size": asdict(size),
         "build_seconds": time.perf_counter() - started,
         "machine": f"{machine['cpu']}, {machine['cpu cores (os.cpu_count)']} cores",

@@ -97,7 +97,8 @@ def build_card(
         f"- Images: {header['images']} ({header['train_images']} training domain from "
         f"{len(header['train_sources'])} photos; {header['held_out_images']} held-out domain "
         f"from {', '.join(header['held_out_sources'])}, which no training database sees).",
-        f"- People: {header['people']} simulated people with ratings; build time "
+        f"- People: {header['people']} simulated people, each with at least "
+        f"{header['fewest_ratings_per_person']} ratings; build time "
         f"{header['build_seconds']:.0f} s on {header['machine']}.",
         "",
         "## Databases",

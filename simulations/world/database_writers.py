@@ -144,7 +144,7 @@ def write_para(
             given = by_image[image.number]
             aesthetic = [s["aesthetic"] for s in given]
             row = [image.file_name, sessions[image.number]]
-            row += [sum(1 for a in aesthetic if a == b) for b in bins]
+            row += [str(sum(1 for a in aesthetic if a == b)) for b in bins]
             for a in attributes:
                 values = [s[a] for s in given]
                 row += [decimal(float(np.mean(values))), decimal(float(np.std(values)))]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -51,9 +52,7 @@ class WorldImage:
 
 def bundled_sources() -> list[SourcePhoto]:
     return [
-        SourcePhoto(
-            name, photo.tags, name in HELD_OUT_BUNDLED, lambda name=name: bundled_photo(name)
-        )
+        SourcePhoto(name, photo.tags, name in HELD_OUT_BUNDLED, partial(bundled_photo, name))
         for name, photo in BUNDLED_PHOTOS.items()
     ]
 
@@ -65,9 +64,7 @@ def folder_sources(folder: Path, held_out_fraction: float = 0.2) -> list[SourceP
         raise TastevecError(f"need at least 2 photos in {folder} (found {len(paths)})")
     ranked = sorted(paths, key=lambda p: hashlib.sha256(p.name.encode()).digest())
     held_out = set(ranked[: max(1, round(len(paths) * held_out_fraction))])
-    return [
-        SourcePhoto(p.stem, (), p in held_out, lambda p=p: load_image(p)) for p in sorted(paths)
-    ]
+    return [SourcePhoto(p.stem, (), p in held_out, partial(load_image, p)) for p in sorted(paths)]
 
 
 def build_pool(

@@ -140,3 +140,15 @@ def test_missing_files_and_a_negative_drop_are_errors(tmp_path: Path) -> None:
     (root / live_itw.NAMES_FILE).unlink()
     with pytest.raises(DatasetError, match=r"not found: .*AllImages_release\.mat"):
         live_itw.load_image_scores(root)
+
+
+def test_kept_training_entries_are_found_in_their_own_subfolder(tmp_path: Path) -> None:
+    root = write_clive(tmp_path, [*TRAINING, "3.bmp"], [10.0] * 7 + [40.0], images=False)
+    (root / "Images" / "3.bmp").write_bytes(b"bmp")
+    (root / "Images" / live_itw.TRAINING_IMAGE_DIR).mkdir()
+    for name in TRAINING:
+        (root / "Images" / live_itw.TRAINING_IMAGE_DIR / name).write_bytes(b"bmp")
+    data = live_itw.load_image_scores(root, drop_first=0, test_fraction=0.0)
+    paths = [i.path for i in data.split("train")]
+    assert paths[0] == root / "Images" / "trainingImages" / "t1.bmp"
+    assert paths[-1] == root / "Images" / "3.bmp"
