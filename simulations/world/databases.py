@@ -144,46 +144,32 @@ def make_spaq(world: WorldState, count: int) -> BuiltDatabase:
     )
 
 
-def make_ava(world: WorldState, count: int) -> BuiltDatabase:
+def _voted(
+    world: WorldState, count: int, name: str, voters: int, noise: float
+) -> tuple[np.ndarray, np.ndarray, list[bool]]:
+    """Images chosen for a 1-10 voting database, their votes, and a seeded 80/20 test flag."""
     chosen = world.choose(False, count)
-    utility = world.notions["ava"]
-    votes = ten_point(crowd_opinions(utility[chosen], 60, 1.1, world.rng))
-    test = [
-        label == "test"
-        for label in _split_labels(world.rng, len(chosen), {"train": 0.8, "test": 0.2})
-    ]
+    votes = ten_point(crowd_opinions(world.notions[name][chosen], voters, noise, world.rng))
+    labels = _split_labels(world.rng, len(chosen), {"train": 0.8, "test": 0.2})
+    return chosen, votes, [label == "test" for label in labels]
+
+
+def make_ava(world: WorldState, count: int) -> BuiltDatabase:
+    chosen, votes, test = _voted(world, count, "ava", voters=60, noise=1.1)
     writers.write_ava(world.root / "ava", [world.images[i] for i in chosen], votes, test)
     return BuiltDatabase(
-        "ava",
-        "AVA",
-        "aesthetics",
-        "mean of 60 votes 1-10 per image",
-        chosen,
-        (votes.mean(axis=1) - 1) / 9,
-        list(votes),
-        utility,
-    )
+        "ava", "AVA", "aesthetics", "mean of 60 votes 1-10 per image", chosen,
+        (votes.mean(axis=1) - 1) / 9, list(votes), world.notions["ava"],
+    )  # fmt: skip
 
 
 def make_tad66k(world: WorldState, count: int) -> BuiltDatabase:
-    chosen = world.choose(False, count)
-    utility = world.notions["tad66k"]
-    votes = ten_point(crowd_opinions(utility[chosen], 20, 1.0, world.rng))
-    test = [
-        label == "test"
-        for label in _split_labels(world.rng, len(chosen), {"train": 0.8, "test": 0.2})
-    ]
+    chosen, votes, test = _voted(world, count, "tad66k", voters=20, noise=1.0)
     writers.write_tad66k(world.root / "tad66k", [world.images[i] for i in chosen], votes, test)
     return BuiltDatabase(
-        "tad66k",
-        "TAD66K",
-        "aesthetics",
-        "mean score 0-10 from 20 raters per image",
-        chosen,
-        votes.mean(axis=1) / 10,
-        list(votes),
-        utility,
-    )
+        "tad66k", "TAD66K", "aesthetics", "mean score 0-10 from 20 raters per image", chosen,
+        votes.mean(axis=1) / 10, list(votes), world.notions["tad66k"],
+    )  # fmt: skip
 
 
 def _rate_by_people(
