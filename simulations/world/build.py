@@ -26,7 +26,7 @@ from tastevec.simulations.world.image_pool import (
     bundled_sources,
     folder_sources,
 )
-from tastevec.simulations.world.properties import FEATURES, standardise
+from tastevec.simulations.world.properties import FEATURES, standardise_columns
 from tastevec.simulations.world.sizes import WorldSize
 from tastevec.simulations.world.tastes import notion_utilities
 
@@ -125,7 +125,7 @@ def build_world(
             seed,
             progress=bar.update,
         )
-    features = standardise(np.stack([image.features for image in images]))
+    features = standardise_columns(np.stack([image.features for image in images]))
     world = WorldState(
         out / "databases",
         images,

@@ -48,10 +48,6 @@ class PersonFit:
     by_property: dict[str, float]  # |SROCC| of each single property
 
 
-def _safe_srocc(a: np.ndarray, b: np.ndarray) -> float:
-    return srocc(a, b) if np.ptp(a) > 0 and np.ptp(b) > 0 else 0.0
-
-
 def person_fit(world: WorldState, rated: RatedPerson, notions: dict[str, np.ndarray]) -> PersonFit:
     utility = rated.person.utility(world.features, world.notions)[rated.indices]
     return PersonFit(
@@ -59,10 +55,10 @@ def person_fit(world: WorldState, rated: RatedPerson, notions: dict[str, np.ndar
         group=rated.database,
         unusual=rated.person.unusual,
         ratings=len(rated.ratings),
-        ceiling=_safe_srocc(utility, rated.ratings),
-        by_database={n: _safe_srocc(u[rated.indices], rated.ratings) for n, u in notions.items()},
+        ceiling=srocc(utility, rated.ratings),
+        by_database={n: srocc(u[rated.indices], rated.ratings) for n, u in notions.items()},
         by_property={
-            name: abs(_safe_srocc(world.features[rated.indices, j], rated.ratings))
+            name: abs(srocc(world.features[rated.indices, j], rated.ratings))
             for j, name in enumerate(FEATURES)
         },
     )

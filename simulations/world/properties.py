@@ -59,7 +59,7 @@ def feature_row(measured: dict[str, float], edit: Edit, tags: Sequence[str]) -> 
     return np.array([values[name] for name in FEATURES], dtype=np.float64)
 
 
-def standardise(features: np.ndarray) -> np.ndarray:
+def standardise_columns(features: np.ndarray) -> np.ndarray:
     """Each column to mean 0, std 1 over the world's images (constant columns stay 0)."""
     centred = features - features.mean(axis=0)
     spread = features.std(axis=0)
