@@ -21,6 +21,7 @@ from safetensors.torch import save as save_safetensors
 from tastevec.common.atomic_file import write_atomic
 from tastevec.common.digests import state_dict_digest
 from tastevec.common.errors import TaskVectorError
+from tastevec.common.task_vector_encoding import decode_tensors, encode_tensors
 
 FILE_FORMAT = "tastevec-task-vector/1"
 STORAGE_DTYPES = {"float32": torch.float32, "float16": torch.float16}
@@ -210,14 +211,19 @@ class TaskVector:
 
     # -- files -----------------------------------------------------------------------------
 
-    def to_bytes(self) -> bytes:
+    def to_bytes(self, encoding: str | None = None) -> bytes:
+        """Safetensors bytes; `encoding` (see task_vector_encoding) or None for as stored."""
         metadata = {"format": FILE_FORMAT, "source": self.source, "base_digest": self.base_digest}
-        tensors = {k: v.detach().cpu().contiguous() for k, v in self.deltas.items()}
+        if encoding is None:
+            tensors = {k: v.detach().cpu().contiguous() for k, v in self.deltas.items()}
+        else:
+            tensors = encode_tensors(self.deltas, encoding)
+            metadata["encoding"] = encoding
         return save_safetensors(tensors, metadata=metadata)
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, encoding: str | None = None) -> None:
         """Write as safetensors (atomically), with source and base digest as metadata."""
-        write_atomic(path, self.to_bytes())
+        write_atomic(path, self.to_bytes(encoding))
 
     @classmethod
     def from_bytes(cls, data: bytes, *, origin: str = "<bytes>") -> TaskVector:
@@ -230,6 +236,8 @@ class TaskVector:
             raise TaskVectorError(
                 f"{origin}: not a tastevec task vector (format {metadata.get('format')!r})"
             )
+        if "encoding" in metadata:
+            tensors = decode_tensors(tensors, metadata["encoding"], origin=origin)
         return cls(
             tensors, source=metadata.get("source", ""), base_digest=metadata.get("base_digest", "")
         )
