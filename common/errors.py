@@ -27,3 +27,11 @@ class MetricError(TastevecError):
 
 class DatasetError(TastevecError):
     """A database file that cannot be read as its format says (names the file and line)."""
+
+
+class ReleaseError(TastevecError):
+    """A release that cannot be trusted or read: bad signature, changed blob, malformed manifest."""
+
+
+class KeyFileError(TastevecError):
+    """A key file that is missing, malformed, of the wrong type or too open."""

@@ -1,0 +1,166 @@
+import hashlib
+import json
+import re
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from tastevec.common.errors import ReleaseError
+from tastevec.common.release_manifest import (
+    MANIFEST_FORMAT,
+    BackboneEntry,
+    BlobRef,
+    Manifest,
+    TaskVectorEntry,
+    new_release_id,
+    utc_now_iso,
+)
+
+
+def digest(label: str) -> str:
+    return hashlib.sha256(label.encode()).hexdigest()
+
+
+def task_vector(source: str, blob: BlobRef | None = None) -> TaskVectorEntry:
+    return TaskVectorEntry(
+        source=source,
+        title=f"Photos from {source} — é",
+        kind="iqa",
+        blob=blob or BlobRef(digest(source), 1000),
+        encoding="float16",
+        scope="full",
+        parameters=3_400_000,
+        training={"steps": 200, "loss": 0.0123, "seconds": 41.5, "schedule": [1, 2]},
+        metrics={"srocc": 0.8125, "plcc": 0.83, "test_images": 2015},
+    )
+
+
+def manifest(*sources: str) -> Manifest:
+    backbone = BackboneEntry(
+        name="efficientnet-lite0",
+        architecture="tf_efficientnet_lite0",
+        weights=BlobRef(digest("weights"), 18_000_000),
+        head_kind="linear",
+        head=BlobRef(digest("head"), 5_000),
+        preprocessing={"size": 224, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]},
+        base_digest=digest("base"),
+    )
+    return Manifest(
+        release_id="r-0123456789abcdef",
+        created="2026-11-29T11:40:00Z",
+        backbone=backbone,
+        task_vectors=tuple(task_vector(s) for s in sources or ("koniq10k", "spaq", "ava")),
+        notes={"tool": "tastevec 0.1.0"},
+    )
+
+
+def edited(edit: Any) -> bytes:
+    document = json.loads(manifest().to_bytes())
+    edit(document)
+    return json.dumps(document).encode()
+
+
+def test_a_manifest_round_trips_to_the_same_bytes() -> None:
+    original = manifest()
+    data = original.to_bytes()
+    parsed = Manifest.from_bytes(data, origin="m.json")
+    assert parsed == original
+    assert parsed.to_bytes() == data
+    assert data.endswith(b"}\n") and "— é".encode() in data
+    canonical = json.dumps(json.loads(data), sort_keys=True, indent=2, ensure_ascii=False)
+    assert data == (canonical + "\n").encode("utf-8")
+    assert json.loads(data)["format"] == MANIFEST_FORMAT == "tastevec-release/1"
+
+
+def test_notes_are_optional_and_ints_and_floats_keep_their_type() -> None:
+    document = json.loads(manifest().to_bytes())
+    del document["notes"]
+    parsed = Manifest.from_bytes(json.dumps(document).encode(), origin="m")
+    assert parsed.notes == {}
+    metrics = parsed.task_vector("spaq").metrics
+    assert metrics == {"srocc": 0.8125, "plcc": 0.83, "test_images": 2015}
+    assert isinstance(metrics["test_images"], int)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"{not json", r"^m\.json: not valid UTF-8 JSON"),
+        (b"\xff\xfe", r"^m\.json: not valid UTF-8 JSON"),
+        (b"[]", r"^m\.json: the manifest is not a JSON object"),
+        (edited(lambda d: d.pop("format")), r"no 'format' field"),
+        (edited(lambda d: d.update(format="tastevec-release/2")), r"'tastevec-release/2' is not"),
+        (edited(lambda d: d.pop("created")), r"field 'created' is missing"),
+        (edited(lambda d: d["task_vectors"][1].pop("metrics")), r"'task_vectors\[1\]\.metrics"),
+        (edited(lambda d: d["backbone"]["head"].update(size="5")), r"'backbone\.head\.size' must"),
+        (edited(lambda d: d["backbone"]["head"].update(size=True)), r"integer, not a boolean"),
+        (edited(lambda d: d.update(task_vectors={})), r"'task_vectors' must be an array"),
+        (edited(lambda d: d["backbone"].update(extra=1)), r"field 'backbone\.extra' is unknown"),
+        (edited(lambda d: d["task_vectors"][2].update(source="spaq")), r"sources repeat: spaq"),
+        (edited(lambda d: d["backbone"].update(base_digest="AB" * 32)), r"not 64 lowercase hex"),
+        (edited(lambda d: d.update(created="2026-11-29 11:40")), r"not ISO-8601 UTC"),
+        (edited(lambda d: d.update(release_id="../etc")), r"release id '\.\./etc' must be"),
+        (edited(lambda d: d["task_vectors"][0]["metrics"].update(srocc="hi")), "finite number"),
+        (b'{"format": "tastevec-release/1", "format": "x"}', r"'format' appears twice"),
+        (manifest().to_bytes().replace(b"0.8125", b"NaN", 1), r"NaN is not JSON"),
+    ],
+)
+def test_a_bad_manifest_is_one_line_naming_its_origin_and_field(data: bytes, message: str) -> None:
+    with pytest.raises(ReleaseError, match=message) as caught:
+        Manifest.from_bytes(data, origin="m.json")
+    assert str(caught.value).startswith("m.json: ")
+    assert "\n" not in str(caught.value)
+
+
+def test_entries_refuse_values_a_peer_could_send() -> None:
+    with pytest.raises(ReleaseError, match="not 64 lowercase hex"):
+        BlobRef("abc", 1)
+    with pytest.raises(ReleaseError, match="need an int >= 0"):
+        BlobRef(digest("x"), -1)
+    with pytest.raises(ReleaseError, match="sources repeat: spaq"):
+        manifest("spaq", "koniq10k", "spaq")
+    with pytest.raises(ReleaseError, match="not plain JSON"):
+        replace(manifest(), notes={"bad": float("inf")})
+    with pytest.raises(ReleaseError, match="listed with sizes 1000 and 7"):
+        replace(
+            manifest(), task_vectors=(task_vector("a"), task_vector("b", BlobRef(digest("a"), 7)))
+        )
+    with pytest.raises(ReleaseError, match="non-empty string"):
+        task_vector(" ")
+
+
+def test_blobs_are_backbone_head_then_task_vectors_each_once() -> None:
+    shared = BlobRef(digest("koniq10k"), 1000)
+    m = replace(manifest(), task_vectors=(*manifest().task_vectors, task_vector("copy", shared)))
+    assert [ref.sha256 for ref in m.blobs()] == [
+        digest(label) for label in ("weights", "head", "koniq10k", "spaq", "ava")
+    ]
+
+
+def test_a_task_vector_is_found_by_source_or_named_as_missing() -> None:
+    assert manifest().task_vector("spaq").source == "spaq"
+    with pytest.raises(
+        ReleaseError, match=r"no task vector 'livec'; has 'koniq10k', 'spaq', 'ava'"
+    ):
+        manifest().task_vector("livec")
+
+
+def test_a_release_id_depends_only_on_the_set_of_blob_digests() -> None:
+    digests = [digest(label) for label in ("a", "b", "c")]
+    release_id = new_release_id(digests)
+    assert re.fullmatch(r"r-[0-9a-f]{16}", release_id)
+    assert new_release_id(reversed(digests)) == release_id
+    expected = hashlib.sha256("\n".join(sorted(digests)).encode()).hexdigest()[:16]
+    assert release_id == f"r-{expected}"
+    assert new_release_id(digests[:2]) != release_id
+    with pytest.raises(ReleaseError, match="not 64 lowercase hex"):
+        new_release_id(["../x"])
+
+
+def test_utc_now_is_an_acceptable_creation_time() -> None:
+    now = utc_now_iso()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", now)
+    assert datetime.fromisoformat(now).utcoffset() is not None
+    assert replace(manifest(), created=now).created == now
