@@ -24,16 +24,37 @@ def _demo(args: argparse.Namespace) -> int:
 def _bench_core(args: argparse.Namespace) -> int:
     from tastevec.simulations.bench_core import run_core_benchmark
 
-    _make_folder(args.out.parent)
     report = run_core_benchmark(
         batch_size=args.batch_size, image_size=args.image_size, repeats=args.repeats
     )
+    _write_report(args.out, report)
+    return 0
+
+
+def _write_report(path: Path, report: str) -> None:
+    _make_folder(path.parent)
     try:
-        args.out.write_text(report)
+        path.write_text(report)
     except OSError as exc:
-        raise TastevecError(f"cannot write report {args.out}: {exc.strerror or exc}") from exc
+        raise TastevecError(f"cannot write report {path}: {exc.strerror or exc}") from exc
     print(report)
-    print(f"report written to {args.out}")
+    print(f"report written to {path}")
+
+
+def _bench_forge(args: argparse.Namespace) -> int:
+    from tastevec.simulations.bench_forge import run_forge_benchmark
+    from tastevec.simulations.world.build import WORLD_FILE, build_world
+    from tastevec.simulations.world.sizes import world_size
+
+    world = args.world or args.scratch / "world"
+    if not (world / WORLD_FILE).exists():
+        if args.world is not None:
+            raise TastevecError(f"{world} is not a photo world (no {WORLD_FILE})")
+        build_world(world, world_size("standard"))
+    report = run_forge_benchmark(
+        world, args.scratch, image_size=args.image_size, epochs=args.epochs, top=args.top
+    )
+    _write_report(args.out, report)
     return 0
 
 
@@ -83,6 +104,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     core.add_argument("--image-size", type=_positive, default=224)
     core.add_argument("--repeats", type=_positive, default=9)
     core.set_defaults(handler=_bench_core)
+    forge = suites.add_parser(
+        "forge", help="forge the photo world's task vectors: time, accuracy, size"
+    )
+    forge.add_argument("--out", type=Path, default=RESULTS_DIR / "forge-bench.md")
+    forge.add_argument(
+        "--world", type=Path, help="a photo world (default: a standard world built in SCRATCH)"
+    )
+    forge.add_argument(
+        "--scratch",
+        type=Path,
+        default=Path("forge-bench"),
+        help="releases and work folders; rerunning reuses finished forges (default: %(default)s)",
+    )
+    forge.add_argument("--image-size", type=_positive, default=128)
+    forge.add_argument("--epochs", type=_positive, default=3)
+    forge.add_argument("--top", type=_positive, default=2, help="N of the top-N scope")
+    forge.set_defaults(handler=_bench_forge)
     return run(parser, argv)
 
 

@@ -1,0 +1,209 @@
+"""`tastevec-sim bench forge`: forge the photo world's task vectors and measure them.
+
+Three forges over the same world, base and settings, differing only in what they tune:
+`all` (the release), `head` (the baseline: the base model with a freshly trained head), and
+`top-N` (the last N blocks + head: a small vector). Then each vector of `all` and `top-N` is
+stored in every encoding, read back and evaluated again, for size against accuracy. The
+ratings are simulated (the photo world), and the report says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tastevec.common.datasets.catalog import load_image_scores
+from tastevec.common.release import verify_release
+from tastevec.common.release_manifest import Manifest
+from tastevec.common.release_model import load_release_model
+from tastevec.common.signing import generate_private_key
+from tastevec.common.task_vector import TaskVector
+from tastevec.server.evaluation import evaluate
+from tastevec.server.forge import TEST_SPLIT, forge_release
+from tastevec.server.forge_config import ForgeConfig, parse_forge_config
+from tastevec.simulations.machine import describe_machine, machine_table
+
+log = logging.getLogger(__name__)
+
+ENCODINGS = ("float32", "float16", "int8", "topk-20", "topk-5")
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeRun:
+    scope: str
+    release: Path
+    work: Path
+    manifest: Manifest
+    wall_seconds: float
+
+
+def run_forge_benchmark(
+    world: Path,
+    scratch: Path,
+    *,
+    image_size: int = 128,
+    epochs: int = 3,
+    batch_size: int = 32,
+    top: int = 2,
+    encodings: tuple[str, ...] = ENCODINGS,
+) -> str:
+    """Run the three forges and the encoding sweep; return the report (markdown)."""
+    key = generate_private_key()
+    training = {
+        "image_size": image_size,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "checkpoint_every": 20,
+    }
+    runs = {}
+    for scope in ("all", "head", f"top-{top}"):
+        config = parse_forge_config(
+            {
+                "world": str(world.resolve()),
+                "training": {**training, "scope": scope},
+                "release": {"encoding": "float32"},
+            },
+            base_dir=scratch,
+        )
+        release, work = scratch / f"release-{scope}", scratch / f"work-{scope}"
+        started = time.perf_counter()
+        if not (release / "manifest.json").exists():
+            forge_release(config, release, private_key=key, work_dir=work)
+        manifest = verify_release(release, key.public_key())
+        runs[scope] = ScopeRun(scope, release, work, manifest, time.perf_counter() - started)
+    sweep = {
+        scope: _encoding_sweep(config, runs[scope], encodings) for scope in ("all", f"top-{top}")
+    }
+    return _report(world, config, runs, sweep, top, encodings)
+
+
+def _encoding_sweep(
+    config: ForgeConfig, run: ScopeRun, encodings: tuple[str, ...]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """{database: {encoding: {"bytes", "srocc", "plcc"}}} with each vector read back."""
+    model = load_release_model(run.release, run.manifest)
+    base = {k: v.clone() for k, v in model.state_dict().items()}
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for database in config.databases:
+        vector = TaskVector.load(run.work / f"{database.name}.task-vector.safetensors")
+        test = load_image_scores(database.name, database.root, **dict(database.options))
+        results[database.name] = {}
+        for encoding in encodings:
+            data = vector.to_bytes(encoding)
+            shipped = TaskVector.from_bytes(data, origin=f"{database.name} {encoding}")
+            model.load_state_dict(shipped.apply_to(base))
+            metrics = evaluate(
+                model, test.split(TEST_SPLIT), model.preprocessing, device=_device(model)
+            )
+            results[database.name][encoding] = {"bytes": len(data), **metrics}
+            log.info("%s %s %s: %s", run.scope, database.name, encoding, metrics)
+    return results
+
+
+def _device(model: Any) -> Any:
+    return next(model.parameters()).device
+
+
+def _report(
+    world: Path,
+    config: ForgeConfig,
+    runs: dict[str, ScopeRun],
+    sweep: dict[str, dict[str, dict[str, dict[str, float]]]],
+    top: int,
+    encodings: tuple[str, ...],
+) -> str:
+    full, head, small = runs["all"].manifest, runs["head"].manifest, runs[f"top-{top}"].manifest
+    t = config.training
+    lines = [
+        "# Forge benchmark: task vectors of the photo world",
+        "",
+        "The ratings are **simulated**: the photo world's databases are rated by defined raters",
+        "over real photos and their edits (see its world card), not by people.",
+        "",
+        f"World: `{world}`. Backbone `{config.backbone.name}` ({config.backbone.weights} "
+        f"weights), `{config.head}` head, loss `{t.loss}`, AdamW lr {t.lr} / head {t.head_lr}, "
+        f"weight decay {t.weight_decay}, cosine schedule, {t.epochs} epochs, batch "
+        f"{t.batch_size}, {t.image_size} px, seed {t.seed}. Each forge starts from the same "
+        "base weights and head initialisation; metrics are on each database's test split.",
+        "",
+        *machine_table(describe_machine()),
+        "",
+        "## Time to forge each task vector (scope `all`, this CPU)",
+        "",
+        "| database | train images | steps | seconds | images/s |",
+        "|---|---|---|---|---|",
+    ]
+    for entry in full.task_vectors:
+        tr = entry.training
+        lines.append(
+            f"| {entry.source} | {tr['train_images']} | {tr['steps']} | {tr['seconds']:.0f} "
+            f"| {tr['images_per_second']:.1f} |"
+        )
+    lines += [
+        "",
+        "Same forges with other scopes, images/s (the forward pass still runs through the "
+        "whole backbone):",
+        "",
+        "| scope | mean images/s | total training seconds | parameters tuned |",
+        "|---|---|---|---|",
+    ]
+    for run in runs.values():
+        vectors = run.manifest.task_vectors
+        rate = statistics.mean(e.training["images_per_second"] for e in vectors)
+        seconds = sum(e.training["seconds"] for e in vectors)
+        lines.append(f"| {run.scope} | {rate:.1f} | {seconds:.0f} | {vectors[0].parameters:,} |")
+    lines += [
+        "",
+        "## Accuracy: fine-tuned vs a freshly trained head on the frozen base",
+        "",
+        f"| database | head only SROCC | all SROCC | gain | top-{top} SROCC | all PLCC |",
+        "|---|---|---|---|---|---|",
+    ]
+    gains = []
+    for entry in full.task_vectors:
+        base_only = head.task_vector(entry.source).metrics["srocc"]
+        reduced = small.task_vector(entry.source).metrics["srocc"]
+        gain = entry.metrics["srocc"] - base_only
+        gains.append(gain)
+        lines.append(
+            f"| {entry.source} | {base_only:.3f} | {entry.metrics['srocc']:.3f} | {gain:+.3f} "
+            f"| {reduced:.3f} | {entry.metrics['plcc']:.3f} |"
+        )
+    lines += [
+        "",
+        f"Mean gain of the full fine-tune over the head-only baseline: "
+        f"**{statistics.mean(gains):+.3f} SROCC** (smallest {min(gains):+.3f}).",
+        "",
+        "## Task vector size per scope and encoding, and its accuracy cost",
+        "",
+        "Size is one task vector's file (mean over the databases); the cost is the mean change "
+        "in test SROCC against the same vector in float32.",
+        "",
+        "| scope | encoding | MB per vector | vs float32 size | mean SROCC | SROCC cost |",
+        "|---|---|---|---|---|---|",
+    ]
+    for scope, results in sweep.items():
+        reference_size = statistics.mean(r["float32"]["bytes"] for r in results.values())
+        reference = statistics.mean(r["float32"]["srocc"] for r in results.values())
+        for encoding in encodings:
+            size = statistics.mean(r[encoding]["bytes"] for r in results.values())
+            accuracy = statistics.mean(r[encoding]["srocc"] for r in results.values())
+            lines.append(
+                f"| {scope} | {encoding} | {size / 1e6:.2f} | {size / reference_size:.3f} "
+                f"| {accuracy:.3f} | {accuracy - reference:+.4f} |"
+            )
+    lines += [
+        "",
+        "Personalisation accuracy per scope and encoding needs the client's coefficient fitting "
+        "(issue 5); it is not measured here yet.",
+        "",
+        "Wall time of each forge, including loading, evaluation and release writing: "
+        + ", ".join(f"{run.scope} {run.wall_seconds:.0f} s" for run in runs.values())
+        + " (0 s means the release was already there from an earlier run).",
+        "",
+    ]
+    return "\n".join(lines)
