@@ -16,11 +16,11 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
-from safetensors.torch import save as save_safetensors
 
 from tastevec.common.atomic_file import write_atomic
 from tastevec.common.digests import state_dict_digest
 from tastevec.common.errors import TaskVectorError
+from tastevec.common.safetensors_bytes import save_canonical
 from tastevec.common.task_vector_encoding import decode_tensors, encode_tensors
 
 FILE_FORMAT = "tastevec-task-vector/1"
@@ -219,7 +219,7 @@ class TaskVector:
         else:
             tensors = encode_tensors(self.deltas, encoding)
             metadata["encoding"] = encoding
-        return save_safetensors(tensors, metadata=metadata)
+        return save_canonical(tensors, metadata)
 
     def save(self, path: Path, encoding: str | None = None) -> None:
         """Write as safetensors (atomically), with source and base digest as metadata."""

@@ -19,7 +19,6 @@ from typing import Any
 
 import torch
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from safetensors.torch import save as save_safetensors
 
 from tastevec.common.atomic_file import write_atomic
 from tastevec.common.datasets.catalog import DATABASES, load_image_scores
@@ -41,6 +40,7 @@ from tastevec.common.release_manifest import (
     utc_now_iso,
 )
 from tastevec.common.release_model import WEIGHTS_FORMAT
+from tastevec.common.safetensors_bytes import save_canonical
 from tastevec.common.score_model import ScoreModel, build_score_model
 from tastevec.common.task_vector import TaskVector
 from tastevec.server.distributed import Distributed, start_distributed, stop_distributed
@@ -311,4 +311,4 @@ def _sign(
 
 def _weights_bytes(state: dict[str, torch.Tensor], prefix: str) -> bytes:
     tensors = {k: v.contiguous() for k, v in state.items() if k.startswith(prefix)}
-    return save_safetensors(tensors, metadata={"format": WEIGHTS_FORMAT})
+    return save_canonical(tensors, {"format": WEIGHTS_FORMAT})

@@ -91,7 +91,10 @@ class TrainingConfig:
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise ConfigError(f"training.loss: {self.loss!r} is not one of {', '.join(LOSSES)}")
-        parse_scope(self.scope)
+        try:
+            parse_scope(self.scope)
+        except TastevecError as exc:
+            raise ConfigError(f"training.scope: {exc}") from None
         for name in ("lr", "head_lr"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"training.{name} must be > 0, got {getattr(self, name)}")
@@ -128,7 +131,10 @@ class ForgeConfig:
             raise ConfigError(f"backbone.head: unknown head {self.head!r}")
         if self.training.loss == "emd" and self.head != HeadKind.DISTRIBUTION:
             raise ConfigError("training.loss 'emd' needs backbone.head = 'distribution'")
-        parse_encoding(self.encoding)
+        try:
+            parse_encoding(self.encoding)
+        except TastevecError as exc:
+            raise ConfigError(f"release.encoding: {exc}") from None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready record of the settings that decide the weights (for checkpoints)."""
@@ -162,7 +168,7 @@ def load_forge_config(path: Path) -> ForgeConfig:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
     try:
         return parse_forge_config(data, base_dir=path.parent)
-    except ConfigError as exc:
+    except TastevecError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
 
 
@@ -181,6 +187,8 @@ def parse_forge_config(data: Mapping[str, Any], *, base_dir: Path) -> ForgeConfi
     _refuse_unknown("backbone.", backbone, {"name", "weights", "head", "head_seed"})
     training = dict(data.get("training", {}))
     _refuse_unknown("training.", training, set(TrainingConfig.__slots__))
+    for key, value in training.items():
+        _check_type(f"training.{key}", value, _TRAINING_TYPES[key])
     release = dict(data.get("release", {}))
     _refuse_unknown("release.", release, {"encoding"})
     weights = str(backbone.get("weights", WEIGHTS_AUTO))
@@ -195,7 +203,7 @@ def parse_forge_config(data: Mapping[str, Any], *, base_dir: Path) -> ForgeConfi
             TrainingConfig(**training),
             str(release.get("encoding", "float16")),
         )
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ConfigError(f"a setting has the wrong type ({exc})") from exc
 
 
@@ -227,6 +235,30 @@ def _world_databases(data: Mapping[str, Any], base_dir: Path) -> list[DatabaseCo
         )
         for name in chosen
     ]
+
+
+_NUMBER = (int, float)
+_TRAINING_TYPES: dict[str, type | tuple[type, ...]] = {
+    "loss": str,
+    "lr": _NUMBER,
+    "head_lr": _NUMBER,
+    "weight_decay": _NUMBER,
+    "epochs": int,
+    "steps": int,
+    "batch_size": int,
+    "image_size": int,
+    "scope": str,
+    "amp": bool,
+    "seed": int,
+    "checkpoint_every": int,
+    "warmup_fraction": _NUMBER,
+}
+
+
+def _check_type(key: str, value: Any, expected: type | tuple[type, ...]) -> None:
+    is_bool = isinstance(value, bool)
+    if not isinstance(value, expected) or (is_bool and expected is not bool):
+        raise ConfigError(f"{key} has the wrong type: {value!r}")
 
 
 def _refuse_unknown(prefix: str, table: Mapping[str, Any], known: set[str]) -> None:
