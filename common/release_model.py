@@ -32,7 +32,7 @@ def load_release_model(root: Path, manifest: Manifest) -> ScoreModel:
         raise ReleaseError(
             f"release {manifest.release_id}: cannot build backbone {entry.architecture!r}: {exc}"
         ) from None
-    head = create_head(entry.head_kind, int(backbone.num_features))
+    head = create_head(entry.head_kind, int(backbone.num_features))  # type: ignore[arg-type]
     model = ScoreModel(backbone, head, Preprocessing.from_dict(entry.preprocessing))
     state = {
         **_read_weights(root, manifest, "backbone"),

@@ -201,10 +201,9 @@ def _batches(
         shares.append(batch[distributed.rank :: distributed.world_size])
     paths = (items[int(i)].path for share in shares for i in share)
     transform = model.preprocessing.transform()
-    for share, batch in zip(
-        shares, iter_image_batches(paths, transform, batch_size=local), strict=True
-    ):
-        yield share, batch.images
+    decoded = iter_image_batches(paths, transform, batch_size=local)
+    for share, images in zip(shares, decoded, strict=True):
+        yield share, images.images
 
 
 def _step_seed(seed: int, label: str, step: int, rank: int) -> int:

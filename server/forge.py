@@ -285,9 +285,7 @@ def _sign(
     head = write_blob(out, _weights_bytes(base, "head."))
     backbone = BackboneEntry(
         name=config.backbone.name,
-        architecture=str(
-            model.backbone.pretrained_cfg.get("architecture") or config.backbone.architecture
-        ),
+        architecture=_architecture(model, config),
         weights=weights,
         head_kind=config.head,
         head=head,
@@ -307,6 +305,12 @@ def _sign(
     )
     sign_release(out, manifest, private_key)
     return manifest
+
+
+def _architecture(model: ScoreModel, config: ForgeConfig) -> str:
+    """The timm architecture to rebuild the backbone from (also for `local-dir:` models)."""
+    pretrained: dict[str, Any] = getattr(model.backbone, "pretrained_cfg", None) or {}
+    return str(pretrained.get("architecture") or config.backbone.architecture)
 
 
 def _weights_bytes(state: dict[str, torch.Tensor], prefix: str) -> bytes:
