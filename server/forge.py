@@ -113,7 +113,9 @@ def forge_release(
             distributed.barrier()
             if distributed.is_main:
                 entries.append(
-                    _publish_vector(config, model, base, scores, forged, out, distributed)
+                    _publish_vector(
+                        config, model, base, scores, forged, out, distributed, show_progress
+                    )
                 )
         if not distributed.is_main:
             return None
@@ -211,6 +213,7 @@ def _publish_vector(
     forged: Forged,
     out: Path,
     distributed: Distributed,
+    show_progress: bool,
 ) -> TaskVectorEntry:
     """Encode the vector, store its blob, and evaluate it as shipped on the test split."""
     data = forged.vector.to_bytes(config.encoding)
@@ -223,6 +226,7 @@ def _publish_vector(
         model.preprocessing,
         device=distributed.device,
         label=scores.info.name,
+        show_progress=show_progress,
     )
     model.load_state_dict(base)
     info = DATABASES[scores.info.name]
