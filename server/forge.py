@@ -98,13 +98,18 @@ def forge_release(
         base = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         base_digest = state_dict_digest(base)
         earlier = _earlier_release(from_release, trust, base_digest)
+        # Every database is read (and checked) before the first fine-tune starts.
+        sources = [
+            (db, load_image_scores(db.name, db.root, **dict(db.options))) for db in config.databases
+        ]
         entries = []
-        for database in config.databases:
-            scores = load_image_scores(database.name, database.root, **dict(database.options))
+        for database, scores in sources:
             fingerprint = _fingerprint(config, database, scores, base_digest)
-            reused = _reuse(earlier, database.name, fingerprint, config.encoding, out)
-            if reused is not None:
-                log.info("%s: reusing the task vector of release %s", database.name, reused)
+            reused = _reusable(earlier, database.name, fingerprint, config.encoding)
+            if reused is not None and earlier is not None:
+                log.info("%s: reusing release %s", database.name, earlier[1].release_id)
+                if distributed.is_main:
+                    link_blob(out, earlier[0], reused.blob)
                 entries.append(reused)
                 continue
             forged = _forge_one(
@@ -258,19 +263,18 @@ def _earlier_release(
     return from_release, manifest
 
 
-def _reuse(
-    earlier: tuple[Path, Manifest] | None, name: str, fingerprint: str, encoding: str, out: Path
+def _reusable(
+    earlier: tuple[Path, Manifest] | None, name: str, fingerprint: str, encoding: str
 ) -> TaskVectorEntry | None:
+    """The earlier release's vector for `name`, if made from the same everything."""
     if earlier is None:
         return None
-    root, manifest = earlier
-    for entry in manifest.task_vectors:
+    for entry in earlier[1].task_vectors:
         if (
             entry.source == name
             and entry.training.get("fingerprint") == fingerprint
             and entry.encoding == encoding
         ):
-            link_blob(out, root, entry.blob)
             return entry
     return None
 

@@ -170,6 +170,22 @@ def test_user_mistakes_are_one_line_errors(
     assert not (tmp_path / "r" / "manifest.json").exists()
 
 
+def test_a_broken_database_stops_the_forge_before_any_training(
+    world: Path, key: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = tmp_path / "world"
+    shutil.copytree(world, copy)
+    scores = copy / "databases" / "koniq10k" / "koniq10k_scores_and_distributions.csv"
+    lines = scores.read_text().splitlines()
+    lines[3] = lines[3].replace(lines[3].split(",")[7], "high", 1)
+    scores.write_text("\n".join(lines) + "\n")
+    config = forge_toml(tmp_path, copy, databases=("ava", "koniq10k"))
+    assert forge(config, tmp_path / "r", key) == 2
+    error = capsys.readouterr().err
+    assert "koniq10k_scores_and_distributions.csv:4" in error and error.count("\n") == 1
+    assert not list((tmp_path / "r.work").glob("*.task-vector.safetensors"))
+
+
 def test_a_killed_forge_resumes_and_ends_as_an_uninterrupted_one(
     world: Path, key: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
