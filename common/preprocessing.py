@@ -18,18 +18,25 @@ from torch import nn
 
 from tastevec.common.errors import BackboneError
 
+_CROP_MODES = ("center", "squash")
 _INTERPOLATIONS = ("bicubic", "bilinear", "nearest", "lanczos", "box", "hamming")
 
 
 @dataclass(frozen=True, slots=True)
 class Preprocessing:
-    """Resize, centre-crop to `input_size` square, scale to [0,1], normalise."""
+    """Resize, crop to `input_size` square, scale to [0,1], normalise.
+
+    `crop_mode` is timm's: `center` keeps the aspect ratio and crops the centre (what the
+    backbone was trained with); `squash` resizes to a square first, so that with
+    `crop_pct` 1.0 the whole image, composition included, is seen.
+    """
 
     input_size: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     interpolation: str = "bicubic"
     crop_pct: float = 0.875
+    crop_mode: str = "center"
 
     def __post_init__(self) -> None:
         if not 16 <= self.input_size <= 4096:
@@ -40,6 +47,8 @@ class Preprocessing:
             raise BackboneError(f"unknown interpolation {self.interpolation!r}")
         if not 0.0 < self.crop_pct <= 1.0:
             raise BackboneError(f"crop_pct {self.crop_pct} is outside (0, 1]")
+        if self.crop_mode not in _CROP_MODES:
+            raise BackboneError(f"unknown crop mode {self.crop_mode!r} ({', '.join(_CROP_MODES)})")
 
     @classmethod
     def from_model(cls, model: nn.Module) -> Preprocessing:
@@ -60,6 +69,10 @@ class Preprocessing:
         """The same policy at another resolution (e.g. a reduced size for CPU runs)."""
         return replace(self, input_size=input_size)
 
+    def whole_image(self) -> Preprocessing:
+        """The same policy, but the whole image squashed to the square: nothing cropped."""
+        return replace(self, crop_mode="squash", crop_pct=1.0)
+
     def transform(self) -> Callable[[Image.Image], torch.Tensor]:
         """A callable turning one RGB PIL image into a float tensor [3, size, size]."""
         return timm.data.create_transform(
@@ -68,7 +81,7 @@ class Preprocessing:
             mean=self.mean,
             std=self.std,
             crop_pct=self.crop_pct,
-            crop_mode="center",
+            crop_mode=self.crop_mode,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,6 +96,7 @@ class Preprocessing:
                 std=_triple(data["std"]),
                 interpolation=str(data["interpolation"]),
                 crop_pct=float(data["crop_pct"]),
+                crop_mode=str(data.get("crop_mode", "center")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise BackboneError(f"malformed preprocessing record {dict(data)!r}: {exc}") from exc

@@ -80,19 +80,7 @@ def fine_tune(
     model.requires_grad_(False)
     for name in names:
         parameters[name].requires_grad_(True)
-    optimiser = torch.optim.AdamW(
-        [
-            {
-                "params": [parameters[n] for n in names if not n.startswith("head.")],
-                "lr": config.lr,
-            },
-            {
-                "params": [parameters[n] for n in names if n.startswith("head.")],
-                "lr": config.head_lr,
-            },
-        ],
-        weight_decay=config.weight_decay,
-    )
+    optimiser = _optimiser([(n, parameters[n]) for n in names], config)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, _warmup_cosine(config, total))
 
     start = 0
@@ -176,6 +164,18 @@ def fine_tune(
         "device": device.type,
     }
     return FineTuneResult({n: parameters[n].detach().cpu().clone() for n in names}, summary)
+
+
+def _optimiser(
+    tuned: Sequence[tuple[str, nn.Parameter]], config: TrainingConfig
+) -> torch.optim.AdamW:
+    """AdamW with the backbone at `lr` and the freshly initialised head at `head_lr`."""
+    backbone = [p for name, p in tuned if not name.startswith("head.")]
+    head = [p for name, p in tuned if name.startswith("head.")]
+    return torch.optim.AdamW(
+        [{"params": backbone, "lr": config.lr}, {"params": head, "lr": config.head_lr}],
+        weight_decay=config.weight_decay,
+    )
 
 
 def _batches(

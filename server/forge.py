@@ -72,6 +72,8 @@ def build_base_model(config: ForgeConfig) -> ScoreModel:
     model = build_score_model(config.backbone, config.head, head_seed=config.head_seed)
     if config.training.image_size is not None:
         model.preprocessing = model.preprocessing.with_size(config.training.image_size)
+    if config.training.whole_image:
+        model.preprocessing = model.preprocessing.whole_image()
     return model
 
 

@@ -21,6 +21,7 @@ weight_decay = 0.01
 epochs = 3                      # or steps = N (overrides epochs)
 batch_size = 32
 image_size = 224                # default: the backbone's own
+whole_image = false             # true: squash the whole image, no centre crop (composition)
 scope = "all"                   # all | head | top-N (the last N blocks + head)
 amp = true                      # mixed precision on CUDA (bfloat16); ignored on the CPU
 seed = 0
@@ -82,6 +83,7 @@ class TrainingConfig:
     steps: int | None = None
     batch_size: int = 32
     image_size: int | None = None
+    whole_image: bool = False
     scope: str = "all"
     amp: bool = True
     seed: int = 0
@@ -247,6 +249,7 @@ _TRAINING_TYPES: dict[str, type | tuple[type, ...]] = {
     "steps": int,
     "batch_size": int,
     "image_size": int,
+    "whole_image": bool,
     "scope": str,
     "amp": bool,
     "seed": int,

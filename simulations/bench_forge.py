@@ -9,6 +9,7 @@ ratings are simulated (the photo world), and the report says so.
 
 from __future__ import annotations
 
+import json
 import logging
 import statistics
 import time
@@ -26,6 +27,7 @@ from tastevec.server.evaluation import evaluate
 from tastevec.server.forge import TEST_SPLIT, forge_release
 from tastevec.server.forge_config import ForgeConfig, parse_forge_config
 from tastevec.simulations.machine import describe_machine, machine_table
+from tastevec.simulations.world.build import FIGURES_FILE as CARD_FIGURES
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +110,11 @@ def _device(model: Any) -> Any:
     return next(model.parameters()).device
 
 
+def _signed(value: float) -> str:
+    """+0.0123 / -0.0123, and 0.0000 for what rounds to zero (no "-0.0000")."""
+    return "0.0000" if abs(value) < 5e-5 else f"{value:+.4f}"
+
+
 def _report(
     world: Path,
     config: ForgeConfig,
@@ -160,9 +167,14 @@ def _report(
         "",
         "## Accuracy: fine-tuned vs a freshly trained head on the frozen base",
         "",
-        f"| database | head only SROCC | all SROCC | gain | top-{top} SROCC | all PLCC |",
-        "|---|---|---|---|---|---|",
+        "Agreement is the world card's split-half inter-rater SROCC of the database: how well "
+        "half of its raters predict the other half.",
+        "",
+        f"| database | agreement | head only SROCC | all SROCC | gain | top-{top} SROCC "
+        "| all PLCC |",
+        "|---|---|---|---|---|---|---|",
     ]
+    card = json.loads((world / CARD_FIGURES).read_text())["databases"]
     gains = []
     for entry in full.task_vectors:
         base_only = head.task_vector(entry.source).metrics["srocc"]
@@ -170,8 +182,9 @@ def _report(
         gain = entry.metrics["srocc"] - base_only
         gains.append(gain)
         lines.append(
-            f"| {entry.source} | {base_only:.3f} | {entry.metrics['srocc']:.3f} | {gain:+.3f} "
-            f"| {reduced:.3f} | {entry.metrics['plcc']:.3f} |"
+            f"| {entry.source} | {card[entry.source]['agreement']:.3f} | {base_only:.3f} "
+            f"| {entry.metrics['srocc']:.3f} | {gain:+.3f} | {reduced:.3f} "
+            f"| {entry.metrics['plcc']:.3f} |"
         )
     lines += [
         "",
@@ -194,7 +207,7 @@ def _report(
             accuracy = statistics.mean(r[encoding]["srocc"] for r in results.values())
             lines.append(
                 f"| {scope} | {encoding} | {size / 1e6:.2f} | {size / reference_size:.3f} "
-                f"| {accuracy:.3f} | {accuracy - reference:+.4f} |"
+                f"| {accuracy:.3f} | {_signed(accuracy - reference)} |"
             )
     lines += [
         "",

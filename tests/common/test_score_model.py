@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -63,6 +65,11 @@ def test_preprocessing_round_trips_and_validates() -> None:
         preprocessing.with_size(8)
     with pytest.raises(BackboneError, match="malformed preprocessing record"):
         Preprocessing.from_dict({"input_size": 224})
+    whole = preprocessing.whole_image()
+    assert (whole.crop_mode, whole.crop_pct) == ("squash", 1.0)
+    assert Preprocessing.from_dict(whole.to_dict()) == whole
+    with pytest.raises(BackboneError, match="unknown crop mode"):
+        replace(preprocessing, crop_mode="border")
     with pytest.raises(BackboneError, match="unknown interpolation"):
         Preprocessing(224, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), interpolation="cubic-ish")
 
@@ -75,3 +82,16 @@ def test_transform_produces_the_configured_tensor() -> None:
     tensor = preprocessing.transform()(white)
     assert tensor.shape == (3, 64, 64)
     assert torch.allclose(tensor, torch.ones_like(tensor), atol=1e-5)  # (1 - 0.5) / 0.5
+
+
+def test_whole_image_keeps_what_the_centre_crop_cuts_off() -> None:
+    from PIL import Image
+
+    picture = Image.new("RGB", (200, 100), (255, 255, 255))
+    picture.paste((255, 0, 0), (0, 0, 20, 100))  # a red strip along the left edge
+    centre = Preprocessing(64, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+    cropped = centre.transform()(picture)
+    whole = centre.whole_image().transform()(picture)
+    assert whole.shape == cropped.shape == (3, 64, 64)
+    assert float(cropped[1].min()) > 0.9  # green channel white everywhere: the strip is gone
+    assert float(whole[1, :, 0].max()) < -0.9  # the left column is red: no green

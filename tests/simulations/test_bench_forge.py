@@ -1,0 +1,53 @@
+"""The forge benchmark on the small world: three forges, the encoding sweep, one report."""
+
+import pytest
+
+from tastevec.simulations.bench_forge import ENCODINGS, run_forge_benchmark
+from tastevec.simulations.cli import main
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> str:
+    root = tmp_path_factory.mktemp("bench")
+    assert main(["world", "--out", str(root / "world"), "--size", "small"]) == 0
+    return run_forge_benchmark(root / "world", root / "scratch", image_size=64, epochs=1)
+
+
+def rows(report: str, first_cell: str) -> list[list[str]]:
+    found = []
+    for line in report.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("|") and cells[0] == first_cell:
+            found.append(cells)
+    return found
+
+
+def test_report_says_the_ratings_are_simulated_and_names_the_machine(report: str) -> None:
+    assert "**simulated**" in report and "| cpu |" in report
+
+
+def test_every_training_database_has_time_and_accuracy(report: str) -> None:
+    for name in ("ava", "flickr_aes", "tad66k", "para", "koniq10k", "spaq"):
+        timing, accuracy = rows(report, name)
+        assert float(timing[4]) > 0  # images/s
+        assert all(-1 <= float(cell) <= 1 for cell in accuracy[1:4] + accuracy[5:7])
+
+
+def test_encoding_sweep_sizes_follow_the_encodings(report: str) -> None:
+    for scope in ("all", "top-2"):
+        sweep = {cells[1]: cells for cells in rows(report, scope) if cells[1] in ENCODINGS}
+        assert list(sweep) == list(ENCODINGS)
+        assert sweep["float32"][3] == "1.000" and sweep["float32"][5] == "0.0000"
+        assert float(sweep["float16"][3]) == pytest.approx(0.5, abs=0.01)
+        assert float(sweep["int8"][3]) == pytest.approx(0.25, abs=0.01)
+        assert float(sweep["topk-5"][3]) < float(sweep["topk-20"][3]) < 0.35
+
+
+def test_scopes_tune_fewer_parameters_as_they_shrink(report: str) -> None:
+    tuned = {
+        cells[0]: int(cells[3].replace(",", ""))
+        for scope in ("all", "head", "top-2")
+        for cells in rows(report, scope)
+        if len(cells) == 4  # the scope table: scope, images/s, seconds, parameters
+    }
+    assert tuned["head"] < tuned["top-2"] < tuned["all"]
