@@ -24,6 +24,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _bench_core(args: argparse.Namespace) -> int:
     from tastevec.simulations.bench_core import run_core_benchmark
 
+    _make_folder(args.out.parent)  # before minutes of work, not after
     report = run_core_benchmark(
         batch_size=args.batch_size, image_size=args.image_size, repeats=args.repeats
     )
@@ -32,7 +33,6 @@ def _bench_core(args: argparse.Namespace) -> int:
 
 
 def _write_report(path: Path, report: str) -> None:
-    _make_folder(path.parent)
     try:
         path.write_text(report)
     except OSError as exc:
@@ -46,6 +46,7 @@ def _bench_forge(args: argparse.Namespace) -> int:
     from tastevec.simulations.world.build import WORLD_FILE, build_world
     from tastevec.simulations.world.sizes import world_size
 
+    _make_folder(args.out.parent)  # before minutes of work, not after
     world = args.world or args.scratch / "world"
     if not (world / WORLD_FILE).exists():
         if args.world is not None:

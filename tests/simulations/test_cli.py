@@ -77,8 +77,9 @@ def test_unwritable_output_is_a_one_line_error(
     blocker.write_text("")
     assert main(["demo", "--out", str(blocker / "sub")]) == 2
     assert main(["bench", "core", "--out", str(blocker / "sub" / "r.md")]) == 2
+    assert main(["bench", "forge", "--out", str(blocker / "sub" / "r.md")]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 3
     assert all(
         line.startswith("tastevec-sim: error: cannot create output folder") for line in lines
     )
