@@ -1,10 +1,11 @@
 """`tastevec-sim bench forge`: forge the photo world's task vectors and measure them.
 
-Three forges over the same world, base and settings, differing only in what they tune:
-`all` (the release), `head` (the baseline: the base model with a freshly trained head), and
-`top-N` (the last N blocks + head: a small vector). Then each vector of `all` and `top-N` is
-stored in every encoding, read back and evaluated again, for size against accuracy. The
-ratings are simulated (the photo world), and the report says so.
+Four forges over the same world, base and settings, differing only in what they tune or see:
+`all` (the release), `head` (the baseline: the base model with a freshly trained head),
+`top-N` (the last N blocks + head: a small vector), all three on the whole image, and `all`
+once more on the backbone's centre crop. Then each vector of `all` and `top-N` is stored in
+every encoding, read back and evaluated again, for size against accuracy. The ratings are
+simulated (the photo world), and the report says so.
 """
 
 from __future__ import annotations
@@ -18,19 +19,22 @@ from pathlib import Path
 from typing import Any
 
 from tastevec.common.datasets.catalog import load_image_scores
+from tastevec.common.errors import TastevecError
 from tastevec.common.release import verify_release
 from tastevec.common.release_manifest import Manifest
 from tastevec.common.release_model import load_release_model
-from tastevec.common.signing import generate_private_key
+from tastevec.common.signing import load_private_key
 from tastevec.common.task_vector import TaskVector
 from tastevec.server.evaluation import evaluate
 from tastevec.server.forge import TEST_SPLIT, forge_release
 from tastevec.server.forge_config import ForgeConfig, parse_forge_config
+from tastevec.server.keys import generate_key_pair
 from tastevec.simulations.machine import describe_machine, machine_table
 from tastevec.simulations.world.build import FIGURES_FILE as CARD_FIGURES
 
 log = logging.getLogger(__name__)
 
+CENTRE_CROP = "all centre-crop"
 ENCODINGS = ("float32", "float16", "int8", "topk-20", "topk-5")
 
 
@@ -53,34 +57,47 @@ def run_forge_benchmark(
     top: int = 2,
     encodings: tuple[str, ...] = ENCODINGS,
 ) -> str:
-    """Run the three forges and the encoding sweep; return the report (markdown)."""
-    key = generate_private_key()
+    """Run the four forges and the encoding sweep; return the report (markdown)."""
+    key_file = scratch / "bench-key"  # kept, so that a rerun can verify and reuse releases
+    if not key_file.exists():
+        generate_key_pair(key_file)
+    key = load_private_key(key_file)
     training = {
         "image_size": image_size,
         "epochs": epochs,
         "batch_size": batch_size,
         "checkpoint_every": 20,
     }
-    runs = {}
-    for scope in ("all", "head", f"top-{top}"):
+    runs, configs = {}, {}
+    for label, scope, whole_image in (
+        ("all", "all", True),
+        ("head", "head", True),
+        (f"top-{top}", f"top-{top}", True),
+        (CENTRE_CROP, "all", False),
+    ):
         config = parse_forge_config(
             {
                 "world": str(world.resolve()),
-                "training": {**training, "scope": scope},
+                "training": {**training, "scope": scope, "whole_image": whole_image},
                 "release": {"encoding": "float32"},
             },
             base_dir=scratch,
         )
-        release, work = scratch / f"release-{scope}", scratch / f"work-{scope}"
+        folder = label.replace(" ", "-")
+        release, work = scratch / f"release-{folder}", scratch / f"work-{folder}"
         started = time.perf_counter()
         if not (release / "manifest.json").exists():
             forge_release(config, release, private_key=key, work_dir=work)
         manifest = verify_release(release, key.public_key())
-        runs[scope] = ScopeRun(scope, release, work, manifest, time.perf_counter() - started)
+        if manifest.notes.get("forge") != config.to_dict():
+            raise TastevecError(f"{release} was forged with other settings; use a new scratch")
+        runs[label] = ScopeRun(label, release, work, manifest, time.perf_counter() - started)
+        configs[label] = config
     sweep = {
-        scope: _encoding_sweep(config, runs[scope], encodings) for scope in ("all", f"top-{top}")
+        scope: _encoding_sweep(configs[scope], runs[scope], encodings)
+        for scope in ("all", f"top-{top}")
     }
-    return _report(world, config, runs, sweep, top, encodings)
+    return _report(world, configs["all"], runs, sweep, top, encodings)
 
 
 def _encoding_sweep(
@@ -124,6 +141,7 @@ def _report(
     encodings: tuple[str, ...],
 ) -> str:
     full, head, small = runs["all"].manifest, runs["head"].manifest, runs[f"top-{top}"].manifest
+    crop = runs[CENTRE_CROP].manifest
     t = config.training
     lines = [
         "# Forge benchmark: task vectors of the photo world",
@@ -134,8 +152,10 @@ def _report(
         f"World: `{world}`. Backbone `{config.backbone.name}` ({config.backbone.weights} "
         f"weights), `{config.head}` head, loss `{t.loss}`, AdamW lr {t.lr} / head {t.head_lr}, "
         f"weight decay {t.weight_decay}, cosine schedule, {t.epochs} epochs, batch "
-        f"{t.batch_size}, {t.image_size} px, seed {t.seed}. Each forge starts from the same "
-        "base weights and head initialisation; metrics are on each database's test split.",
+        f"{t.batch_size}, {t.image_size} px (the whole image squashed to the square, except "
+        f"the `{CENTRE_CROP}` forge, which uses the backbone's centre crop), seed {t.seed}. "
+        "Each forge starts from the same base weights and head initialisation; metrics are on "
+        "each database's test split.",
         "",
         *machine_table(describe_machine()),
         "",
@@ -171,20 +191,21 @@ def _report(
         "half of its raters predict the other half.",
         "",
         f"| database | agreement | head only SROCC | all SROCC | gain | top-{top} SROCC "
-        "| all PLCC |",
-        "|---|---|---|---|---|---|---|",
+        "| all PLCC | all, centre crop SROCC |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     card = json.loads((world / CARD_FIGURES).read_text())["databases"]
     gains = []
     for entry in full.task_vectors:
         base_only = head.task_vector(entry.source).metrics["srocc"]
         reduced = small.task_vector(entry.source).metrics["srocc"]
+        cropped = crop.task_vector(entry.source).metrics["srocc"]
         gain = entry.metrics["srocc"] - base_only
         gains.append(gain)
         lines.append(
             f"| {entry.source} | {card[entry.source]['agreement']:.3f} | {base_only:.3f} "
             f"| {entry.metrics['srocc']:.3f} | {gain:+.3f} | {reduced:.3f} "
-            f"| {entry.metrics['plcc']:.3f} |"
+            f"| {entry.metrics['plcc']:.3f} | {cropped:.3f} |"
         )
     lines += [
         "",
