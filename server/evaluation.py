@@ -15,28 +15,6 @@ from tastevec.common.preprocessing import Preprocessing
 
 
 @torch.no_grad()
-def predict_scores(
-    model: nn.Module,
-    items: Sequence[ScoredImage],
-    preprocessing: Preprocessing,
-    *,
-    device: torch.device,
-    batch_size: int = 64,
-    label: str = "",
-    show_progress: bool = False,
-) -> list[float]:
-    """The model's score for each item, in order."""
-    model.eval()
-    predictions: list[float] = []
-    batches = iter_image_batches(
-        (item.path for item in items), preprocessing.transform(), batch_size=batch_size
-    )
-    total = -(-len(items) // batch_size)
-    for batch in tqdm(batches, total=total, desc=f"evaluate {label}", disable=not show_progress):
-        predictions.extend(model(batch.images.to(device)).float().cpu().tolist())
-    return predictions
-
-
 def evaluate(
     model: nn.Module,
     items: Sequence[ScoredImage],
@@ -48,15 +26,14 @@ def evaluate(
     show_progress: bool = False,
 ) -> dict[str, float]:
     """{"srocc", "plcc", "test_images"} of the model's scores against the items' scores."""
-    predictions = predict_scores(
-        model,
-        items,
-        preprocessing,
-        device=device,
-        batch_size=batch_size,
-        label=label,
-        show_progress=show_progress,
+    model.eval()
+    predictions: list[float] = []
+    batches = iter_image_batches(
+        (item.path for item in items), preprocessing.transform(), batch_size=batch_size
     )
+    total = -(-len(items) // batch_size)
+    for batch in tqdm(batches, total=total, desc=f"evaluate {label}", disable=not show_progress):
+        predictions.extend(model(batch.images.to(device)).float().cpu().tolist())
     truth = [item.score for item in items]
     return {
         "srocc": round(srocc(predictions, truth), 4),
