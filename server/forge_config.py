@@ -21,8 +21,8 @@ weight_decay = 0.01
 epochs = 3                      # or steps = N (overrides epochs)
 batch_size = 32
 image_size = 224                # default: the backbone's own
-whole_image = true              # squash the whole image to the square (keeps composition);
-                                # false: the backbone's own centre crop
+whole_image = false             # true: squash the whole image to the square (composition
+                                # kept) instead of the backbone's own centre crop
 scope = "all"                   # all | head | top-N (the last N blocks + head)
 amp = true                      # mixed precision on CUDA (bfloat16); ignored on the CPU
 seed = 0
@@ -84,7 +84,7 @@ class TrainingConfig:
     steps: int | None = None
     batch_size: int = 32
     image_size: int | None = None
-    whole_image: bool = True
+    whole_image: bool = False
     scope: str = "all"
     amp: bool = True
     seed: int = 0

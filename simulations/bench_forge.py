@@ -2,10 +2,10 @@
 
 Four forges over the same world, base and settings, differing only in what they tune or see:
 `all` (the release), `head` (the baseline: the base model with a freshly trained head),
-`top-N` (the last N blocks + head: a small vector), all three on the whole image, and `all`
-once more on the backbone's centre crop. Then each vector of `all` and `top-N` is stored in
-every encoding, read back and evaluated again, for size against accuracy. The ratings are
-simulated (the photo world), and the report says so.
+`top-N` (the last N blocks + head: a small vector), all three on the backbone's centre crop,
+and `all` once more on the whole image squashed to the square. Then each vector of `all` and
+`top-N` is stored in every encoding, read back and evaluated again, for size against accuracy.
+The ratings are simulated (the photo world), and the report says so.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from tastevec.simulations.world.build import FIGURES_FILE as CARD_FIGURES
 
 log = logging.getLogger(__name__)
 
-CENTRE_CROP = "all centre-crop"
+WHOLE_IMAGE = "all whole-image"
 ENCODINGS = ("float32", "float16", "int8", "topk-20", "topk-5")
 
 
@@ -70,10 +70,10 @@ def run_forge_benchmark(
     }
     runs, configs = {}, {}
     for label, scope, whole_image in (
-        ("all", "all", True),
-        ("head", "head", True),
-        (f"top-{top}", f"top-{top}", True),
-        (CENTRE_CROP, "all", False),
+        ("all", "all", False),
+        ("head", "head", False),
+        (f"top-{top}", f"top-{top}", False),
+        (WHOLE_IMAGE, "all", True),
     ):
         config = parse_forge_config(
             {
@@ -141,7 +141,7 @@ def _report(
     encodings: tuple[str, ...],
 ) -> str:
     full, head, small = runs["all"].manifest, runs["head"].manifest, runs[f"top-{top}"].manifest
-    crop = runs[CENTRE_CROP].manifest
+    whole = runs[WHOLE_IMAGE].manifest
     t = config.training
     lines = [
         "# Forge benchmark: task vectors of the photo world",
@@ -152,8 +152,8 @@ def _report(
         f"World: `{world}`. Backbone `{config.backbone.name}` ({config.backbone.weights} "
         f"weights), `{config.head}` head, loss `{t.loss}`, AdamW lr {t.lr} / head {t.head_lr}, "
         f"weight decay {t.weight_decay}, cosine schedule, {t.epochs} epochs, batch "
-        f"{t.batch_size}, {t.image_size} px (the whole image squashed to the square, except "
-        f"the `{CENTRE_CROP}` forge, which uses the backbone's centre crop), seed {t.seed}. "
+        f"{t.batch_size}, {t.image_size} px (the backbone's centre crop, except the "
+        f"`{WHOLE_IMAGE}` forge: the whole image squashed to the square), seed {t.seed}. "
         "Each forge starts from the same base weights and head initialisation; metrics are on "
         "each database's test split.",
         "",
@@ -191,7 +191,7 @@ def _report(
         "half of its raters predict the other half.",
         "",
         f"| database | agreement | head only SROCC | all SROCC | gain | top-{top} SROCC "
-        "| all PLCC | all, centre crop SROCC |",
+        "| all PLCC | all, whole image SROCC |",
         "|---|---|---|---|---|---|---|---|",
     ]
     card = json.loads((world / CARD_FIGURES).read_text())["databases"]
@@ -199,13 +199,13 @@ def _report(
     for entry in full.task_vectors:
         base_only = head.task_vector(entry.source).metrics["srocc"]
         reduced = small.task_vector(entry.source).metrics["srocc"]
-        cropped = crop.task_vector(entry.source).metrics["srocc"]
+        squashed = whole.task_vector(entry.source).metrics["srocc"]
         gain = entry.metrics["srocc"] - base_only
         gains.append(gain)
         lines.append(
             f"| {entry.source} | {card[entry.source]['agreement']:.3f} | {base_only:.3f} "
             f"| {entry.metrics['srocc']:.3f} | {gain:+.3f} | {reduced:.3f} "
-            f"| {entry.metrics['plcc']:.3f} | {cropped:.3f} |"
+            f"| {entry.metrics['plcc']:.3f} | {squashed:.3f} |"
         )
     lines += [
         "",
