@@ -235,9 +235,12 @@ def _report(
         "Personalisation accuracy per scope and encoding needs the client's coefficient fitting "
         "(issue 5); it is not measured here yet.",
         "",
-        "Wall time of each forge, including loading, evaluation and release writing: "
+        "Wall time of each forge in this run, including loading, evaluation and release "
+        "writing: "
         + ", ".join(f"{run.scope} {run.wall_seconds:.0f} s" for run in runs.values())
-        + " (0 s means the release was already there from an earlier run).",
+        + ". A forge whose release was already in the scratch folder (same settings, checked) "
+        "is verified and reused: its wall time here is the verification, and its training "
+        "figures above are those recorded in its manifest when it was forged.",
         "",
     ]
     return "\n".join(lines)
