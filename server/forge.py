@@ -146,8 +146,10 @@ def _fingerprint(
         (str(item.path.relative_to(scores.root)), item.score)
         for item in _split(scores, TRAIN_SPLIT)
     ]
+    settings = config.to_dict()
+    del settings["training"]["checkpoint_every"]  # how often to save does not change weights
     record = {
-        "forge": config.to_dict(),
+        "forge": settings,
         "base": base_digest,
         "database": database.name,
         "options": dict(database.options),

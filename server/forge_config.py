@@ -148,17 +148,6 @@ class ForgeConfig:
             "training": {k: getattr(self.training, k) for k in TrainingConfig.__slots__},
         }
 
-    def replace_training(self, **changes: Any) -> ForgeConfig:
-        values = {k: getattr(self.training, k) for k in TrainingConfig.__slots__}
-        return ForgeConfig(
-            self.databases,
-            self.backbone,
-            self.head,
-            self.head_seed,
-            TrainingConfig(**{**values, **changes}),
-            self.encoding,
-        )
-
 
 def load_forge_config(path: Path) -> ForgeConfig:
     try:
