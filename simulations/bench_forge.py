@@ -16,9 +16,9 @@ import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from tastevec.common.datasets.catalog import load_image_scores
+from tastevec.common.device import default_device
 from tastevec.common.errors import TastevecError
 from tastevec.common.release import verify_release
 from tastevec.common.release_manifest import Manifest
@@ -104,7 +104,8 @@ def _encoding_sweep(
     config: ForgeConfig, run: ScopeRun, encodings: tuple[str, ...]
 ) -> dict[str, dict[str, dict[str, float]]]:
     """{database: {encoding: {"bytes", "srocc", "plcc"}}} with each vector read back."""
-    model = load_release_model(run.release, run.manifest)
+    device = default_device()
+    model = load_release_model(run.release, run.manifest).to(device)
     base = {k: v.clone() for k, v in model.state_dict().items()}
     results: dict[str, dict[str, dict[str, float]]] = {}
     for database in config.databases:
@@ -115,16 +116,10 @@ def _encoding_sweep(
             data = vector.to_bytes(encoding)
             shipped = TaskVector.from_bytes(data, origin=f"{database.name} {encoding}")
             model.load_state_dict(shipped.apply_to(base))
-            metrics = evaluate(
-                model, test.split(TEST_SPLIT), model.preprocessing, device=_device(model)
-            )
+            metrics = evaluate(model, test.split(TEST_SPLIT), model.preprocessing, device=device)
             results[database.name][encoding] = {"bytes": len(data), **metrics}
             log.info("%s %s %s: %s", run.scope, database.name, encoding, metrics)
     return results
-
-
-def _device(model: Any) -> Any:
-    return next(model.parameters()).device
 
 
 def _signed(value: float) -> str:
