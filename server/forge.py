@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from tastevec.common.atomic_file import write_atomic
 from tastevec.common.datasets.catalog import DATABASES, load_image_scores
-from tastevec.common.datasets.records import ImageScores
+from tastevec.common.datasets.records import ImageScores, ScoredImage
 from tastevec.common.digests import state_dict_digest
 from tastevec.common.errors import TastevecError
 from tastevec.common.release import (
@@ -115,7 +115,15 @@ def forge_release(
                 entries.append(reused)
                 continue
             forged = _forge_one(
-                config, model, base, scores, fingerprint, work, distributed, show_progress
+                config,
+                model,
+                base,
+                base_digest,
+                scores,
+                fingerprint,
+                work,
+                distributed,
+                show_progress,
             )
             distributed.barrier()
             if distributed.is_main:
@@ -158,7 +166,7 @@ def _fingerprint(
     return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _split(scores: ImageScores, name: str) -> tuple[Any, ...]:
+def _split(scores: ImageScores, name: str) -> tuple[ScoredImage, ...]:
     if name not in scores.splits or not scores.split(name):
         raise ForgeError(f"{scores.info.title} at {scores.root} has no {name!r} images to use")
     return scores.split(name)
@@ -168,6 +176,7 @@ def _forge_one(
     config: ForgeConfig,
     model: ScoreModel,
     base: dict[str, torch.Tensor],
+    base_digest: str,
     scores: ImageScores,
     fingerprint: str,
     work: Path,
@@ -177,6 +186,7 @@ def _forge_one(
     name = scores.info.name
     vector_file = work / f"{name}.task-vector.safetensors"
     record_file = work / f"{name}.json"
+    checkpoint_file = work / f"{name}.checkpoint.pt"
     done = _read_done(vector_file, record_file, fingerprint)
     if done is not None:
         log.info("%s: already forged in %s", name, work)
@@ -188,20 +198,20 @@ def _forge_one(
         config.training,
         label=name,
         fingerprint=fingerprint,
-        checkpoint_path=work / f"{name}.checkpoint.pt",
+        checkpoint_path=checkpoint_file,
         distributed=distributed,
         show_progress=show_progress,
     )
     base_tuned = {k: base[k] for k in result.tuned}
     vector = TaskVector.from_state_dicts(
-        base_tuned, result.tuned, source=name, base_digest=state_dict_digest(base)
+        base_tuned, result.tuned, source=name, base_digest=base_digest
     )
     forged = Forged(vector, fingerprint, result.summary)
     if distributed.is_main:
         vector.save(vector_file)
         record = {"fingerprint": fingerprint, "training": result.summary}
         write_atomic(record_file, (json.dumps(record, indent=2) + "\n").encode())
-        (work / f"{name}.checkpoint.pt").unlink(missing_ok=True)
+        checkpoint_file.unlink(missing_ok=True)
     return forged
 
 
