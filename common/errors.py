@@ -35,3 +35,15 @@ class ReleaseError(TastevecError):
 
 class KeyFileError(TastevecError):
     """A key file that is missing, malformed, of the wrong type or too open."""
+
+
+class RatingsError(TastevecError):
+    """A ratings database or ratings file that cannot be used (names the file, row or image)."""
+
+
+class ProfileError(TastevecError):
+    """A personal profile that is missing, unreadable or made for another release."""
+
+
+class FitError(TastevecError):
+    """Ratings that cannot support the fit asked for (too few, or all the same)."""
