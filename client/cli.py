@@ -6,14 +6,25 @@ pull, rate, fit, score, status, forget; all take `--home DIR`.
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from tastevec.client.fitting import FitMode, fit_profile
 from tastevec.client.home import HOME_VARIABLE, Home
+from tastevec.client.image_cache import delete_cache
+from tastevec.client.personal_model import personal_model
+from tastevec.client.personal_profile import load_profile
 from tastevec.client.rating_import import import_csv, rate_image
 from tastevec.client.ratings_store import RatingsStore, parse_scale
+from tastevec.client.reference_fit import STEPS
+from tastevec.client.release_cache import current_release_id, load_current_release, pull_from_dir
+from tastevec.client.scoring import score_paths
+from tastevec.common.coefficients import CoefficientLayout
 from tastevec.common.command_line import new_parser, run
-from tastevec.common.errors import RatingsError
+from tastevec.common.device import default_device
+from tastevec.common.errors import FitError, ProfileError, RatingsError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -23,7 +34,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "score and rank images.",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_pull(commands)
     _add_rate(commands)
+    _add_fit(commands)
+    _add_score(commands)
+    _add_status(commands)
+    _add_forget(commands)
     return run(parser, argv)
 
 
@@ -37,6 +53,30 @@ def _command(commands: argparse._SubParsersAction, name: str, help: str) -> argp
         "else ~/.local/share/tastevec)",
     )
     return command
+
+
+def _add_pull(commands: argparse._SubParsersAction) -> None:
+    command = _command(commands, "pull", "install a verified release into your local cache")
+    command.add_argument(
+        "--from-dir", type=Path, required=True, help="a release folder (manifest.json, blobs/)"
+    )
+    command.add_argument(
+        "--trust", type=Path, required=True, help="the public key releases must be signed with"
+    )
+    command.set_defaults(handler=_pull)
+
+
+def _pull(args: argparse.Namespace) -> int:
+    home = Home.at(args.home)
+    result = pull_from_dir(home, args.from_dir, args.trust)
+    manifest = result.release.manifest
+    state = "already current" if result.already_current else "now current"
+    print(
+        f"release {manifest.release_id} verified and installed ({state}): "
+        f"{len(manifest.task_vectors)} task vectors; {result.blobs_fetched} blobs copied, "
+        f"{result.blobs_reused} already held"
+    )
+    return 0
 
 
 def _add_rate(commands: argparse._SubParsersAction) -> None:
@@ -67,4 +107,134 @@ def _rate(args: argparse.Namespace) -> int:
             report = rate_image(store, args.image, args.score, scale)
     for line in report.lines():
         print(line)
+    return 0
+
+
+def _add_fit(commands: argparse._SubParsersAction) -> None:
+    command = _command(commands, "fit", "fit your own model to your ratings, on this device")
+    command.add_argument(
+        "--mode",
+        choices=[m.value for m in FitMode],
+        default=FitMode.FAST.value,
+        help="fast (default: seconds on a CPU) or reference (the paper's fit: minutes)",
+    )
+    command.add_argument(
+        "--layout",
+        choices=[layout.value for layout in CoefficientLayout],
+        default=CoefficientLayout.BLOCK.value,
+        help="coefficients per task vector: one (global), one per block (default), one per tensor",
+    )
+    command.add_argument(
+        "--steps",
+        type=int,
+        default=STEPS,
+        help="training steps of the reference fit (default: the paper's %(default)s)",
+    )
+    command.set_defaults(handler=_fit)
+
+
+def _fit(args: argparse.Namespace) -> int:
+    home = Home.at(args.home)
+    if args.steps < 1:
+        raise FitError(f"--steps must be at least 1, got {args.steps}")
+    outcome = fit_profile(
+        home, FitMode(args.mode), CoefficientLayout(args.layout), steps=args.steps
+    )
+    for line in outcome.skipped:
+        print(f"skipped {line}")
+    profile = outcome.profile
+    print(
+        f"fitted {profile.mode} {profile.layout} profile for release {profile.release_id} "
+        f"from {profile.ratings} ratings in {profile.summary['seconds']:.1f} s"
+    )
+    return 0
+
+
+def _add_score(commands: argparse._SubParsersAction) -> None:
+    command = _command(
+        commands, "score", "score images with your own model, best first (0-1, higher is better)"
+    )
+    command.add_argument("paths", nargs="+", type=Path, help="image files or folders")
+    command.add_argument("--json", action="store_true", help='print [{"image", "score"}, ...]')
+    command.add_argument("--no-progress", action="store_true", help="no progress bar")
+    command.set_defaults(handler=_score)
+
+
+def _score(args: argparse.Namespace) -> int:
+    home = Home.at(args.home)
+    release = load_current_release(home)
+    profile = load_profile(home.profiles, release.manifest.release_id)
+    model = personal_model(release, profile, default_device())
+    result = score_paths(model, args.paths, show_progress=not args.no_progress)
+    for path, reason in result.skipped:
+        print(f"tastevec-client: skipped {path}: {reason}", file=sys.stderr)
+    if args.json:
+        print(json.dumps([{"image": str(p), "score": s} for p, s in result.ranked], indent=2))
+    else:
+        for path, score in result.ranked:
+            print(f"{score:.4f}  {path}")
+    return 0
+
+
+def _add_status(commands: argparse._SubParsersAction) -> None:
+    command = _command(commands, "status", "what is stored here: release, ratings, profile")
+    command.set_defaults(handler=_status)
+
+
+def _status(args: argparse.Namespace) -> int:
+    home = Home.at(args.home)
+    print(f"home: {home.root}")
+    release_id = current_release_id(home)
+    if release_id is None:
+        print("release: none (tastevec-client pull --from-dir RELEASE --trust KEY.pub)")
+    else:
+        release = load_current_release(home)
+        sources = ", ".join(e.source for e in release.manifest.task_vectors)
+        print(
+            f"release: {release_id} (created {release.manifest.created}; "
+            f"backbone {release.manifest.backbone.name}; task vectors: {sources})"
+        )
+    if home.ratings.exists():
+        with RatingsStore.open(home.ratings) as store:
+            count, scale, last = store.count(), store.scale(), store.last_rated()
+        print(f"ratings: {count} on scale {scale} (last {last})" if count else "ratings: none")
+    else:
+        print("ratings: none")
+    if release_id is not None:
+        try:
+            profile = load_profile(home.profiles, release_id)
+        except ProfileError as exc:
+            print(f"profile: {exc}")
+        else:
+            print(
+                f"profile: {profile.mode} {profile.layout}, fitted {profile.fitted_at} from "
+                f"{profile.ratings} ratings in {profile.summary.get('seconds', '?')} s"
+            )
+    return 0
+
+
+def _add_forget(commands: argparse._SubParsersAction) -> None:
+    command = _command(commands, "forget", "delete your ratings, profiles and cached image values")
+    command.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    command.set_defaults(handler=_forget)
+
+
+def _forget(args: argparse.Namespace) -> int:
+    home = Home.at(args.home)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise RatingsError(f"forget deletes every rating and profile in {home.root}; add --yes")
+        answer = input(f"delete every rating and profile in {home.root}? [y/N] ")
+        if answer.strip().lower() not in {"y", "yes"}:
+            print("nothing deleted")
+            return 1
+    ratings = 0
+    if home.ratings.exists():
+        with RatingsStore.open(home.ratings) as store:
+            ratings = store.forget()
+    profiles = sorted(home.profiles.glob("*.json")) if home.profiles.is_dir() else []
+    for path in profiles:
+        path.unlink()
+    delete_cache(home.image_cache)
+    print(f"deleted {ratings} ratings, {len(profiles)} profiles and the image cache")
     return 0

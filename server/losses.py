@@ -16,23 +16,12 @@ from typing import cast
 import torch
 from torch import nn
 
+from tastevec.common.rank_loss import rank_loss
 from tastevec.common.score_head import DistributionHead
 from tastevec.common.score_model import ScoreModel
 
-# Score differences in [-1, 1] are scaled before the logistic, so that a clear preference can
-# reach a confident probability.
-RANK_SCALE = 10.0
 # Width of the target distribution for EMD, in bins.
 EMD_SIGMA_BINS = 1.0
-
-
-def rank_loss(predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean Bradley-Terry cross-entropy over pairs with different targets (0 if none)."""
-    difference = (predictions[:, None] - predictions[None, :]) * RANK_SCALE
-    preferred = targets[:, None] > targets[None, :]
-    if not bool(preferred.any()):
-        return predictions.sum() * 0.0
-    return nn.functional.softplus(-difference[preferred]).mean()
 
 
 def target_distribution(targets: torch.Tensor, bins: int) -> torch.Tensor:

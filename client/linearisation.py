@@ -1,0 +1,76 @@
+"""The personal model to first order in its coefficients, one image at a time.
+
+For coefficients lambda (one per tensor per task vector), an image's score is
+    s(x; lambda) ~= s(x; lambda0) + sum_{t,i} J[x, t, i] * (lambda[t, i] - lambda0[t, i])
+with J = d s / d lambda at lambda0. Scores and J depend on the image, the release and
+lambda0 only, never on a person's ratings, so they are computed once per image and cached;
+a fit then needs no forward pass at all. Coarser layouts (block, global) sum J over the
+tensors that share a coefficient.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from torch.func import functional_call, grad_and_value, vmap
+
+from tastevec.common.coefficients import CoefficientPlan
+from tastevec.common.composition import ComposedModel, compose_state
+
+FloatArray = npt.NDArray[np.float32]
+CHUNK = 16  # images per vectorised per-sample gradient; bounds memory to ~CHUNK model copies
+
+
+@torch.no_grad()
+def expansion_digest(expansion: torch.Tensor) -> str:
+    """A short name for lambda0, for cache keys."""
+    data = expansion.detach().to(torch.float32).contiguous().numpy().tobytes()
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def linearise(
+    composed: ComposedModel, images: torch.Tensor, *, chunk: int = CHUNK
+) -> tuple[FloatArray, FloatArray]:
+    """Scores [n] and Jacobians [n, tensors, task vectors] at the model's current coefficients.
+
+    `composed` must use the tensor layout. The model is evaluated as it scores (eval mode).
+    """
+    if composed.plan.num_groups != len(composed.plan.tensor_names):
+        raise ValueError("linearise needs a composed model with the tensor layout")
+    composed.eval()
+    coefficients = composed.coefficients.detach()
+    base = dict(composed.base.state_dict())
+    deltas = composed._deltas()
+    buffers = composed._buffers_composed
+
+    def score(lam: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+        state = compose_state(base, deltas, lam, composed.plan, buffers)
+        return functional_call(composed.base, state, (image[None],), strict=False)[0]
+
+    per_image = vmap(grad_and_value(score), in_dims=(None, 0))
+    scores, jacobians = [], []
+    for start in range(0, images.shape[0], chunk):
+        batch = images[start : start + chunk].to(coefficients.device)
+        jacobian, value = per_image(coefficients, batch)
+        scores.append(value.detach().cpu())
+        jacobians.append(jacobian.detach().cpu())
+    return (
+        torch.cat(scores).numpy().astype(np.float32),
+        torch.cat(jacobians).numpy().astype(np.float32),
+    )
+
+
+def group_jacobian(jacobian: FloatArray, plan: CoefficientPlan) -> FloatArray:
+    """Per-tensor Jacobians [n, tensors, K] summed into `plan`'s groups: [n, groups, K]."""
+    index = np.asarray(plan.tensor_groups)
+    grouped = np.zeros((jacobian.shape[0], plan.num_groups, jacobian.shape[2]), np.float64)
+    np.add.at(grouped, (slice(None), index), jacobian.astype(np.float64))
+    return grouped.astype(np.float32)
+
+
+def expand_to_tensors(values: torch.Tensor, plan: CoefficientPlan) -> torch.Tensor:
+    """Coefficients [groups, K] of `plan` as per-tensor coefficients [tensors, K]."""
+    return values[list(plan.tensor_groups)]

@@ -1,0 +1,38 @@
+"""The person's own model: the release's base with their coefficients merged in once.
+
+Merged, it is a plain score model of the base's architecture and size, so scoring costs what
+the base model costs.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from tastevec.client.personal_profile import Profile
+from tastevec.client.release_cache import InstalledRelease
+from tastevec.common.coefficients import parse_layout
+from tastevec.common.composition import ComposedModel
+from tastevec.common.errors import ProfileError
+from tastevec.common.release_model import load_release_model, load_release_task_vectors
+from tastevec.common.score_model import ScoreModel
+
+
+def personal_model(release: InstalledRelease, profile: Profile, device: torch.device) -> ScoreModel:
+    manifest = release.manifest
+    if profile.release_id != manifest.release_id:
+        raise ProfileError(
+            f"profile was fitted for release {profile.release_id}, not {manifest.release_id}; "
+            "run: tastevec-client fit"
+        )
+    base = load_release_model(release.root, manifest)
+    vectors = load_release_task_vectors(release.root, manifest)
+    sources = tuple(v.source for v in vectors)
+    if sources != profile.sources:
+        raise ProfileError(f"profile task vectors {profile.sources} differ from the release's")
+    composed = ComposedModel(base, vectors, parse_layout(profile.layout))
+    if composed.plan.groups != profile.groups:
+        raise ProfileError(f"profile coefficient groups do not fit release {manifest.release_id}")
+    composed.set_coefficients(profile.coefficient_matrix())
+    merged = composed.merge()
+    assert isinstance(merged, ScoreModel)
+    return merged.to(device).eval()

@@ -1,0 +1,98 @@
+"""A person's profile: the coefficients fitted to their ratings, for one release.
+
+Stored as JSON in HOME/profiles/<release id>.json, written atomically. A profile fits only
+the release it was fitted for; after pulling a new release, fit again.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tastevec.common.atomic_file import write_atomic
+from tastevec.common.errors import ProfileError
+
+PROFILE_FORMAT = "tastevec-profile/1"
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    release_id: str
+    mode: str
+    layout: str
+    sources: tuple[str, ...]
+    groups: tuple[str, ...]
+    coefficients: tuple[tuple[float, ...], ...]  # [groups][task vectors]
+    fitted_at: str
+    ratings: int
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.coefficients) != len(self.groups) or any(
+            len(row) != len(self.sources) for row in self.coefficients
+        ):
+            raise ProfileError(
+                f"profile for release {self.release_id}: coefficients are not "
+                f"{len(self.groups)} x {len(self.sources)}"
+            )
+        if not all(math.isfinite(v) for row in self.coefficients for v in row):
+            raise ProfileError(f"profile for release {self.release_id}: non-finite coefficient")
+
+    def coefficient_matrix(self) -> torch.Tensor:
+        return torch.tensor(self.coefficients, dtype=torch.float32)
+
+    def to_bytes(self) -> bytes:
+        document = {"format": PROFILE_FORMAT, **asdict(self)}
+        return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
+
+
+def profile_path(folder: Path, release_id: str) -> Path:
+    return folder / f"{release_id}.json"
+
+
+def save_profile(folder: Path, profile: Profile) -> Path:
+    path = profile_path(folder, profile.release_id)
+    write_atomic(path, profile.to_bytes(), mode=0o600)
+    return path
+
+
+def load_profile(folder: Path, release_id: str) -> Profile:
+    """The profile fitted for `release_id`; says so when only other releases have one."""
+    path = profile_path(folder, release_id)
+    if not path.is_file():
+        others = sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+        if others:
+            raise ProfileError(
+                f"your profile was fitted for release {others[-1]}, not the current release "
+                f"{release_id}; run: tastevec-client fit"
+            )
+        raise ProfileError(f"no profile in {folder}; rate some images, then: tastevec-client fit")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if document.pop("format") != PROFILE_FORMAT:
+            raise ValueError("unknown format")
+        profile = Profile(
+            release_id=str(document["release_id"]),
+            mode=str(document["mode"]),
+            layout=str(document["layout"]),
+            sources=tuple(document["sources"]),
+            groups=tuple(document["groups"]),
+            coefficients=tuple(tuple(float(v) for v in row) for row in document["coefficients"]),
+            fitted_at=str(document["fitted_at"]),
+            ratings=int(document["ratings"]),
+            summary=dict(document.get("summary", {})),
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ProfileError(
+            f"profile {path} is unreadable: {exc}; run: tastevec-client fit"
+        ) from None
+    if profile.release_id != release_id:
+        raise ProfileError(
+            f"profile {path} was fitted for release {profile.release_id}, not {release_id}"
+        )
+    return profile

@@ -1,0 +1,48 @@
+"""The person's rated images, read back for a fit: still there, unchanged, decodable.
+
+A rating is keyed by the image's content; if the file at its last known path is gone or has
+changed since, that rating is left out of the fit and reported (the rating itself is kept).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from tastevec.client.ratings_store import Rating
+from tastevec.common.digests import sha256_file
+from tastevec.common.errors import ImageError
+from tastevec.common.images import load_image
+
+
+@dataclass(frozen=True, slots=True)
+class RatedImages:
+    ratings: tuple[Rating, ...]
+    images: torch.Tensor  # [n, 3, H, W], preprocessed, in the order of `ratings`
+    skipped: tuple[str, ...]  # one line per rating left out
+
+
+def load_rated_images(
+    ratings: Sequence[Rating], transform: Callable[[Image.Image], torch.Tensor]
+) -> RatedImages:
+    kept, tensors, skipped = [], [], []
+    for rating in ratings:
+        path = Path(rating.path)
+        try:
+            if sha256_file(path) != rating.image_sha256:
+                skipped.append(f"{path}: changed since you rated it; left out")
+                continue
+            tensors.append(transform(load_image(path)))
+        except FileNotFoundError:
+            skipped.append(f"{path}: no longer there (rate it again where it is now); left out")
+            continue
+        except (OSError, ImageError) as exc:
+            skipped.append(f"{path}: {exc}; left out")
+            continue
+        kept.append(rating)
+    images = torch.stack(tensors) if tensors else torch.empty(0, 3, 1, 1)
+    return RatedImages(tuple(kept), images, tuple(skipped))

@@ -1,0 +1,170 @@
+"""The device's commands end to end on a real release: pull, rate, fit, score, status, forget."""
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from tastevec.client.cli import main
+from tastevec.client.home import Home
+from tastevec.client.personal_model import personal_model
+from tastevec.client.personal_profile import load_profile
+from tastevec.client.release_cache import load_current_release
+
+
+def client(home: Path, *args: str) -> int:
+    command, *rest = args
+    return main([command, "--home", str(home), *rest])
+
+
+@pytest.fixture
+def rated_home(tmp_path: Path, release: Path, trust: Path, person_csv: Path) -> Path:
+    home = tmp_path / "home"
+    assert client(home, "pull", "--from-dir", str(release), "--trust", str(trust)) == 0
+    assert client(home, "rate", "--csv", str(person_csv), "--scale", "1-5") == 0
+    return home
+
+
+def write_csv(path: Path, rows: list[tuple[str, float]]) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["image", "score"])
+        writer.writerows(rows)
+    return path
+
+
+def test_fit_each_layout_then_score_a_folder_best_first(
+    rated_home: Path, person_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for layout in ("global", "block", "tensor"):
+        assert client(rated_home, "fit", "--layout", layout) == 0
+        assert f"fast {layout} profile" in capsys.readouterr().out
+    home = Home(rated_home)
+    release = load_current_release(home)
+    profile = load_profile(home.profiles, release.manifest.release_id)
+    assert profile.layout == "tensor" and profile.ratings == 30
+    assert profile.summary["images_run"] == 0  # every image came from the cache
+    folder = Path(next(csv.DictReader(person_csv.open()))["image"]).parent
+    assert client(rated_home, "score", str(folder), "--json", "--no-progress") == 0
+    ranked = json.loads(capsys.readouterr().out)
+    scores = [item["score"] for item in ranked]
+    assert scores == sorted(scores, reverse=True) and len(scores) > 1
+    model = personal_model(release, profile, torch.device("cpu"))
+    first = Path(ranked[0]["image"])
+    image = model.preprocessing.transform()(
+        __import__("PIL.Image").Image.open(first).convert("RGB")
+    )
+    with torch.no_grad():
+        assert model(image[None]).item() == pytest.approx(ranked[0]["score"], abs=1e-5)
+
+
+def test_status_reports_release_ratings_and_profile(
+    rated_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert client(rated_home, "status") == 0
+    out = capsys.readouterr().out
+    assert "ratings: 30 on scale 1-5" in out and "profile: no profile" in out
+    assert client(rated_home, "fit", "--layout", "global") == 0
+    assert client(rated_home, "status") == 0
+    assert "profile: fast global" in capsys.readouterr().out
+
+
+def test_a_moved_image_keeps_its_rating_and_the_fit_uses_the_cache(
+    rated_home: Path, person_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert client(rated_home, "fit", "--layout", "global") == 0
+    moved_from = Path(next(csv.DictReader(person_csv.open()))["image"])
+    moved_to = tmp_path / "moved.jpg"
+    shutil.copy(moved_from, moved_to)
+    assert client(rated_home, "rate", str(moved_to), "5") == 0
+    capsys.readouterr()
+    assert client(rated_home, "fit", "--layout", "global") == 0
+    assert "from 30 ratings" in capsys.readouterr().out
+    moved_to.unlink()  # gone from disk: the cached values still carry its rating
+    assert client(rated_home, "fit", "--layout", "global") == 0
+    assert "from 30 ratings" in capsys.readouterr().out
+
+
+def test_scoring_skips_a_corrupt_image_and_says_so(
+    rated_home: Path, person_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert client(rated_home, "fit", "--layout", "global") == 0
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for row in list(csv.DictReader(person_csv.open()))[:3]:
+        shutil.copy(row["image"], folder / Path(row["image"]).name)
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    capsys.readouterr()
+    assert client(rated_home, "score", str(folder), "--no-progress") == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.strip().splitlines()) == 3
+    assert "skipped" in captured.err and "broken.jpg" in captured.err
+
+
+def test_too_few_or_identical_ratings_are_one_line_errors(
+    tmp_path: Path, release: Path, trust: Path, person_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [(r["image"], float(r["score"])) for r in csv.DictReader(person_csv.open())]
+    home = tmp_path / "home"
+    assert client(home, "pull", "--from-dir", str(release), "--trust", str(trust)) == 0
+    assert client(home, "rate", "--csv", str(write_csv(tmp_path / "few.csv", rows[:3]))) == 0
+    capsys.readouterr()
+    assert client(home, "fit") == 2
+    err = capsys.readouterr().err.strip()
+    assert "needs at least 5" in err and "you have 3" in err and "\n" not in err
+    other = tmp_path / "other"
+    assert client(other, "pull", "--from-dir", str(release), "--trust", str(trust)) == 0
+    same = [(image, 3.0) for image, _ in rows[:20]]
+    assert client(other, "rate", "--csv", str(write_csv(tmp_path / "same.csv", same))) == 0
+    capsys.readouterr()
+    assert client(other, "fit", "--layout", "tensor") == 2
+    assert "2 different scores" in capsys.readouterr().err
+
+
+def test_a_profile_of_another_release_is_refused(
+    rated_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert client(rated_home, "fit", "--layout", "global") == 0
+    profiles = Home(rated_home).profiles
+    (profile,) = profiles.glob("*.json")
+    profile.rename(profiles / "r-0000000000000000.json")
+    capsys.readouterr()
+    assert client(rated_home, "score", str(rated_home)) == 2
+    err = capsys.readouterr().err
+    assert "fitted for release r-0000000000000000" in err and "tastevec-client fit" in err
+
+
+def test_no_release_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert client(tmp_path / "home", "fit") == 2
+    assert "no release installed" in capsys.readouterr().err
+
+
+def test_reference_fit_runs_the_papers_steps(
+    rated_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ("fit", "--mode", "reference", "--layout", "block", "--steps", "5")
+    assert client(rated_home, *args) == 0
+    home = Home(rated_home)
+    release = load_current_release(home)
+    profile = load_profile(home.profiles, release.manifest.release_id)
+    assert profile.mode == "reference" and profile.summary["steps"] == 5
+    assert profile.layout == "block" and len(profile.groups) > 3
+
+
+def test_forget_deletes_ratings_profiles_and_cache(
+    rated_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert client(rated_home, "fit", "--layout", "global") == 0
+    home = Home(rated_home)
+    assert home.image_cache.exists()
+    capsys.readouterr()
+    assert client(rated_home, "forget") == 2  # stdin is not a terminal: needs --yes
+    assert "--yes" in capsys.readouterr().err
+    assert client(rated_home, "forget", "--yes") == 0
+    assert "deleted 30 ratings, 1 profiles" in capsys.readouterr().out
+    assert not home.image_cache.exists() and not list(home.profiles.glob("*.json"))
+    assert client(rated_home, "status") == 0
+    assert "ratings: none" in capsys.readouterr().out

@@ -1,0 +1,59 @@
+"""The convex fit on linearised scores: correct gradients, recovery, penalty and trust region."""
+
+import numpy as np
+from scipy.optimize import check_grad
+
+from tastevec.client import linear_rank_fit as lrf
+from tastevec.common.metrics import srocc
+
+
+def planted(n: int = 60, p: int = 12, seed: int = 0) -> tuple[lrf.LinearProblem, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    features = rng.normal(size=(n, p))
+    truth = rng.normal(size=p) * 0.2
+    problem = lrf.LinearProblem(rng.normal(size=n) * 0.01, features, np.zeros(p))
+    return problem, features @ truth
+
+
+def test_the_objective_gradient_matches_finite_differences() -> None:
+    problem, targets = planted()
+    penalty = lrf.Penalty(np.full(12, 0.1), np.linspace(0.5, 2, 12))
+    objective = lrf.objective(problem, targets, penalty, 0.3)
+    for seed in range(3):
+        x = np.random.default_rng(seed).normal(size=12)
+        error = check_grad(lambda v: objective(v)[0], lambda v: objective(v)[1], x)
+        assert error < 1e-5 * max(1.0, float(np.linalg.norm(objective(x)[1])))
+
+
+def test_the_solution_is_a_stationary_point() -> None:
+    problem, targets = planted()
+    penalty = lrf.Penalty(np.zeros(12), np.ones(12))
+    solved, _ = lrf.solve(problem, targets, penalty, 0.3)
+    assert np.abs(lrf.objective(problem, targets, penalty, 0.3)(solved)[1]).max() < 1e-4
+
+
+def test_a_planted_ranking_is_recovered_on_held_out_items() -> None:
+    problem, targets = planted(n=200)
+    train = np.arange(120)
+    held = np.arange(120, 200)
+    sub = lrf.LinearProblem(problem.base_scores[train], problem.features[train], problem.expansion)
+    fit = lrf.fit(sub, targets[train], lrf.Penalty(np.zeros(12), np.ones(12)))
+    assert srocc(problem.predict(fit.coefficients, held), targets[held]) > 0.9
+    assert fit.cv_srocc > 0.8
+
+
+def test_a_strong_penalty_stays_at_the_centre_and_the_radius_holds() -> None:
+    problem, targets = planted()
+    centre = np.full(12, 0.5)
+    pulled, _ = lrf.solve(problem, targets, lrf.Penalty(centre, np.ones(12)), 1e6)
+    assert np.abs(pulled - centre).max() < 1e-3
+    bounded, _ = lrf.solve(problem, targets, lrf.Penalty(centre, np.ones(12), 0.05), 1e-6)
+    assert np.abs(bounded - centre).max() <= 0.05 + 1e-9
+    assert np.abs(bounded - centre).max() > 0.04  # the unconstrained optimum lies further out
+
+
+def test_cross_validation_prefers_the_centre_when_ratings_are_noise() -> None:
+    problem, _ = planted()
+    noise = np.random.default_rng(5).normal(size=60)
+    fit = lrf.fit(problem, noise, lrf.Penalty(np.zeros(12), np.ones(12)))
+    assert fit.alpha >= 1.0
