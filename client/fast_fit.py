@@ -25,6 +25,7 @@ from tastevec.client import linear_rank_fit
 from tastevec.client.image_cache import ImageCache, ImageValues
 from tastevec.client.linearisation import expansion_digest, group_jacobian, linearise
 from tastevec.client.rated_images import RatedImages
+from tastevec.client.rating_requirements import check_ratings
 from tastevec.client.ratings_store import Rating
 from tastevec.client.reference_fit import Prior, initial_coefficients
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
@@ -37,12 +38,17 @@ TRUST_RADIUS = 0.3
 
 
 @dataclass(frozen=True, slots=True)
-class FastFit:
+class FastSolution:
     coefficients: torch.Tensor  # [groups, K]
     groups: tuple[str, ...]
     zero_shot_srocc: tuple[float, ...]
     alpha: float
     cv_srocc: float
+
+
+@dataclass(frozen=True, slots=True)
+class FastFit:
+    solution: FastSolution
     images_run: int
     ratings: tuple[Rating, ...]
     skipped: tuple[str, ...]
@@ -103,14 +109,36 @@ def fit_fast(
             cache.put(release_id, expansion, new)
             values.update(new)
     used = tuple(r for r in ratings if r.image_sha256 in values)
-    rows = [values[r.image_sha256] for r in used]
-    y = np.array([targets[r.image_sha256] for r in used], np.float64)
-    plan = CoefficientPlan.for_tensors(layout, names)
+    check_ratings(used, layout, what="readable rated images")
+    solution = fit_values(
+        [values[r.image_sha256] for r in used],
+        np.array([targets[r.image_sha256] for r in used], np.float64),
+        CoefficientPlan.for_tensors(layout, names),
+        prior=prior,
+    )
+    return FastFit(
+        solution=solution,
+        images_run=len(missing),
+        ratings=used,
+        skipped=skipped,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def fit_values(
+    rows: Sequence[ImageValues],
+    targets: np.ndarray,
+    plan: CoefficientPlan,
+    *,
+    prior: Prior | None = None,
+) -> FastSolution:
+    """The fit itself, from each rated image's cached values and its target score."""
+    k = rows[0].single_scores.shape[0]
     jacobian = np.stack([row.jacobian for row in rows])
     features = group_jacobian(jacobian, plan).reshape(len(rows), -1).astype(np.float64)
     own = np.stack([row.single_scores for row in rows])
-    sroccs = tuple(_srocc(own[:, i], y) for i in range(k))
-    if prior is not None and prior.layout is layout:
+    sroccs = tuple(_srocc(own[:, i], targets) for i in range(k))
+    if prior is not None and prior.layout is plan.layout:
         centre = prior.mean.reshape(-1).double().numpy()
         precision = 1.0 / prior.variance.reshape(-1).double().numpy()
         precision = precision / precision.mean()
@@ -124,18 +152,15 @@ def fit_fast(
         np.full(features.shape[1], 1.0 / k),
     )
     penalty = linear_rank_fit.Penalty(centre, precision, TRUST_RADIUS)
-    fit = linear_rank_fit.fit(problem, y, penalty)
-    coefficients = torch.tensor(fit.coefficients.reshape(plan.num_groups, k), dtype=torch.float32)
-    return FastFit(
-        coefficients=coefficients,
+    fit = linear_rank_fit.fit(problem, targets, penalty)
+    return FastSolution(
+        coefficients=torch.tensor(
+            fit.coefficients.reshape(plan.num_groups, k), dtype=torch.float32
+        ),
         groups=plan.groups,
         zero_shot_srocc=sroccs,
         alpha=fit.alpha,
         cv_srocc=fit.cv_srocc,
-        images_run=len(missing),
-        ratings=used,
-        skipped=skipped,
-        seconds=time.perf_counter() - started,
     )
 
 

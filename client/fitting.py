@@ -16,22 +16,14 @@ from tastevec.client.home import Home
 from tastevec.client.image_cache import ImageCache
 from tastevec.client.personal_profile import Profile, save_profile
 from tastevec.client.rated_images import load_rated_images
-from tastevec.client.ratings_store import Rating, RatingsStore
+from tastevec.client.rating_requirements import check_ratings
+from tastevec.client.ratings_store import RatingsStore
 from tastevec.client.reference_fit import STEPS, fit_reference
 from tastevec.client.release_cache import load_current_release
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
 from tastevec.common.device import default_device
-from tastevec.common.errors import FitError
 from tastevec.common.release_manifest import utc_now_iso
 from tastevec.common.release_model import load_release_model, load_release_task_vectors
-
-# Fewest ratings each layout is fitted from: a handful for one coefficient per task vector,
-# more once every tensor has its own.
-MIN_RATINGS = {
-    CoefficientLayout.GLOBAL: 5,
-    CoefficientLayout.BLOCK: 5,
-    CoefficientLayout.TENSOR: 10,
-}
 
 
 class FitMode(StrEnum):
@@ -43,17 +35,6 @@ class FitMode(StrEnum):
 class FitOutcome:
     profile: Profile
     skipped: tuple[str, ...]
-
-
-def check_ratings(ratings: list[Rating], layout: CoefficientLayout, *, what: str) -> None:
-    needed = MIN_RATINGS[layout]
-    distinct = len({r.score for r in ratings})
-    if len(ratings) < needed or distinct < 2:
-        raise FitError(
-            f"a {layout.value} fit needs at least {needed} {what} with at least 2 different "
-            f"scores; you have {len(ratings)} with {distinct} different "
-            "(rate more: tastevec-client rate)"
-        )
 
 
 def fit_profile(
@@ -84,19 +65,15 @@ def fit_profile(
                 release_id=release.manifest.release_id,
                 load_images=lambda chosen: load_rated_images(chosen, transform),
             )
-        check_ratings(list(fast.ratings), layout, what="readable rated images")
-        coefficients, groups, used, skipped = (
-            fast.coefficients,
-            fast.groups,
-            fast.ratings,
-            fast.skipped,
-        )
+        solution = fast.solution
+        coefficients, groups = solution.coefficients, solution.groups
+        used, skipped = fast.ratings, fast.skipped
         summary = {
             "seconds": round(fast.seconds, 3),
-            "alpha": fast.alpha,
-            "cv_srocc": round(fast.cv_srocc, 4),
+            "alpha": solution.alpha,
+            "cv_srocc": round(solution.cv_srocc, 4),
             "images_run": fast.images_run,
-            "zero_shot_srocc": [round(v, 4) for v in fast.zero_shot_srocc],
+            "zero_shot_srocc": [round(v, 4) for v in solution.zero_shot_srocc],
         }
     else:
         rated = load_rated_images(ratings, transform)
