@@ -36,7 +36,11 @@ class ImageValues:
     jacobian: FloatArray
 
     def to_bytes(self) -> bytes:
-        parts = [np.float32([self.score]), self.single_scores.ravel(), self.jacobian.ravel()]
+        parts = [
+            np.array([self.score], np.float32),
+            self.single_scores.astype(np.float32).ravel(),
+            self.jacobian.astype(np.float32).ravel(),
+        ]
         return np.concatenate(parts).astype("<f4").tobytes()
 
     @classmethod

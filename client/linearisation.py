@@ -65,9 +65,9 @@ def linearise(
 
 def group_jacobian(jacobian: FloatArray, plan: CoefficientPlan) -> FloatArray:
     """Per-tensor Jacobians [n, tensors, K] summed into `plan`'s groups: [n, groups, K]."""
-    index = np.asarray(plan.tensor_groups)
     grouped = np.zeros((jacobian.shape[0], plan.num_groups, jacobian.shape[2]), np.float64)
-    np.add.at(grouped, (slice(None), index), jacobian.astype(np.float64))
+    for tensor, group in enumerate(plan.tensor_groups):
+        grouped[:, group] += jacobian[:, tensor]
     return grouped.astype(np.float32)
 
 

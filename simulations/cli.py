@@ -59,6 +59,33 @@ def _bench_forge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_personalize(args: argparse.Namespace) -> int:
+    from tastevec.simulations.bench_personalize import (
+        Settings,
+        plot_srocc,
+        run_personalize_benchmark,
+    )
+    from tastevec.simulations.world.build import WORLD_FILE
+
+    _make_folder(args.out.parent)  # before minutes of work, not after
+    if not (args.world / WORLD_FILE).exists():
+        raise TastevecError(f"{args.world} is not a photo world (no {WORLD_FILE})")
+    settings = Settings(
+        shots=tuple(args.shots),
+        draws=args.draws,
+        people=args.people,
+        prior_people=args.prior_people,
+        reference_people=args.reference_people,
+        reference_image_size=args.reference_image_size,
+        reference_steps=args.reference_steps,
+    )
+    report, results = run_personalize_benchmark(args.world, args.release, args.trust, settings)
+    plot = args.out.with_suffix(".png")
+    plot_srocc(results, plot)
+    _write_report(args.out, report + f"\n![SROCC against shots]({plot.name})\n")
+    return 0
+
+
 def _world(args: argparse.Namespace) -> int:
     from tastevec.simulations.world.build import CARD_FILE, build_world
     from tastevec.simulations.world.sizes import world_size
@@ -122,6 +149,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     forge.add_argument("--epochs", type=_positive, default=3)
     forge.add_argument("--top", type=_positive, default=2, help="N of the top-N scope")
     forge.set_defaults(handler=_bench_forge)
+    personalize = suites.add_parser(
+        "personalize", help="fit the test people's coefficients; compare with baselines"
+    )
+    personalize.add_argument(
+        "--out", type=Path, default=RESULTS_DIR / "personalize-bench.md", help="report (.md)"
+    )
+    personalize.add_argument("--world", type=Path, required=True, help="a photo world")
+    personalize.add_argument(
+        "--release", type=Path, required=True, help="a release forged on that world"
+    )
+    personalize.add_argument("--trust", type=Path, required=True, help="its public key")
+    personalize.add_argument("--shots", type=_positive, nargs="+", default=[5, 10, 20, 50, 100])
+    personalize.add_argument("--draws", type=_positive, default=3)
+    personalize.add_argument(
+        "--people", type=_positive, help="test people per group (default: all)"
+    )
+    personalize.add_argument(
+        "--prior-people", type=int, default=30, help="training people for the prior (0: none)"
+    )
+    personalize.add_argument("--reference-people", type=int, default=10)
+    personalize.add_argument("--reference-image-size", type=_positive, default=64)
+    personalize.add_argument("--reference-steps", type=_positive, default=500)
+    personalize.set_defaults(handler=_bench_personalize)
     return run(parser, argv)
 
 

@@ -1,4 +1,5 @@
-"""Test-wide environment: nothing downloads, nothing phones home.
+"""Test-wide environment: nothing downloads, nothing phones home. And a real release, shared:
+the small photo world, forged briefly at 64 px.
 
 Set before any test module imports huggingface_hub or flwr, which read these at import.
 """
@@ -10,3 +11,44 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
 os.environ.setdefault("FLWR_DISABLE_UPDATE_CHECK", "1")
 os.environ.setdefault("FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION", "1")
+
+
+from pathlib import Path
+
+import pytest
+
+from tastevec.server.cli import main as server_main
+from tastevec.simulations.cli import main as sim_main
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("world")
+    assert sim_main(["world", "--out", str(out), "--size", "small"]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def release_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("keys") / "release-key"
+    assert server_main(["keygen", "--out", str(path)]) == 0
+    return path
+
+
+@pytest.fixture(scope="session")
+def trust(release_key: Path) -> Path:
+    return release_key.with_name(release_key.name + ".pub")
+
+
+@pytest.fixture(scope="session")
+def release(world: Path, release_key: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("forge")
+    config = folder / "forge.toml"
+    config.write_text(
+        f'world = "{world}"\n[training]\nsteps = 4\nbatch_size = 8\nimage_size = 64\n'
+        "checkpoint_every = 100\n"
+    )
+    out = folder / "release"
+    args = ["forge", "--config", str(config), "--out", str(out), "--key", str(release_key)]
+    assert server_main([*args, "--no-progress"]) == 0
+    return out

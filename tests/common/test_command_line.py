@@ -1,4 +1,6 @@
 import argparse
+import subprocess
+import sys
 
 import pytest
 
@@ -38,3 +40,23 @@ def test_programming_errors_are_not_swallowed() -> None:
 
     with pytest.raises(KeyError):
         run(_parser_with(bug), ["go"])
+
+
+def test_output_cut_short_by_the_reader_ends_quietly() -> None:
+    program = (
+        "import sys\n"
+        "from tastevec.common.command_line import new_parser, run\n"
+        "parser = new_parser('lines', 'print many lines')\n"
+        "command = parser.add_subparsers().add_parser('go')\n"
+        "command.set_defaults(handler=lambda args: [print(i) for i in range(10**6)] and 0)\n"
+        "sys.exit(run(parser, ['go']))\n"
+    )
+    writer = subprocess.Popen(
+        [sys.executable, "-c", program], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert writer.stdout is not None and writer.stderr is not None
+    assert writer.stdout.readline() == b"0\n"
+    writer.stdout.close()
+    error = writer.stderr.read().decode()
+    assert writer.wait() == 141
+    assert "Traceback" not in error and "BrokenPipe" not in error

@@ -4,14 +4,9 @@ import pytest
 import torch
 
 from tastevec.common.backbone import BackboneSpec
+from tastevec.common.rank_loss import rank_loss
 from tastevec.common.score_model import build_score_model
-from tastevec.server.losses import (
-    LOSSES,
-    TrainingView,
-    emd_loss,
-    rank_loss,
-    target_distribution,
-)
+from tastevec.server.losses import LOSSES, TrainingView, emd_loss, target_distribution
 
 
 def test_rank_loss_is_lower_for_the_right_order() -> None:
