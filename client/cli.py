@@ -130,6 +130,11 @@ def _add_fit(commands: argparse._SubParsersAction) -> None:
         default=STEPS,
         help="training steps of the reference fit (default: the paper's %(default)s)",
     )
+    command.add_argument(
+        "--no-prior",
+        action="store_true",
+        help="ignore the population prior the release may ship",
+    )
     command.set_defaults(handler=_fit)
 
 
@@ -138,7 +143,11 @@ def _fit(args: argparse.Namespace) -> int:
     if args.steps < 1:
         raise FitError(f"--steps must be at least 1, got {args.steps}")
     outcome = fit_profile(
-        home, FitMode(args.mode), CoefficientLayout(args.layout), steps=args.steps
+        home,
+        FitMode(args.mode),
+        CoefficientLayout(args.layout),
+        steps=args.steps,
+        use_prior=not args.no_prior,
     )
     for line in outcome.skipped:
         print(f"skipped {line}")
@@ -146,6 +155,11 @@ def _fit(args: argparse.Namespace) -> int:
     print(
         f"fitted {profile.mode} {profile.layout} profile for release {profile.release_id} "
         f"from {profile.ratings} ratings in {profile.summary['seconds']:.1f} s"
+        + (
+            f" (prior from {profile.summary['prior_people']} people)"
+            if profile.summary.get("prior_people") is not None
+            else ""
+        )
     )
     return 0
 

@@ -27,9 +27,11 @@ from tastevec.client.linearisation import expansion_digest, group_jacobian, line
 from tastevec.client.rated_images import RatedImages
 from tastevec.client.rating_requirements import check_ratings
 from tastevec.client.ratings_store import Rating
-from tastevec.client.reference_fit import Prior, initial_coefficients
+from tastevec.client.reference_fit import initial_coefficients
+from tastevec.common.coefficient_prior import CoefficientPrior
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
 from tastevec.common.composition import ComposedModel
+from tastevec.common.errors import FitError
 from tastevec.common.metrics import srocc
 from tastevec.common.score_model import ScoreModel
 from tastevec.common.task_vector import TaskVector
@@ -88,7 +90,7 @@ def fit_fast(
     cache: ImageCache,
     release_id: str,
     load_images: Callable[[Sequence[Rating]], RatedImages],
-    prior: Prior | None = None,
+    prior: CoefficientPrior | None = None,
 ) -> FastFit:
     """Fit `layout` coefficients to `targets` (image sha256 -> score) of `ratings`."""
     started = time.perf_counter()
@@ -130,7 +132,7 @@ def fit_values(
     targets: np.ndarray,
     plan: CoefficientPlan,
     *,
-    prior: Prior | None = None,
+    prior: CoefficientPrior | None = None,
 ) -> FastSolution:
     """The fit itself, from each rated image's cached values and its target score."""
     k = rows[0].single_scores.shape[0]
@@ -139,6 +141,11 @@ def fit_values(
     own = np.stack([row.single_scores for row in rows])
     sroccs = tuple(_srocc(own[:, i], targets) for i in range(k))
     if prior is not None and prior.layout is plan.layout:
+        if tuple(prior.mean.shape) != (plan.num_groups, k):
+            raise FitError(
+                f"the prior has {tuple(prior.mean.shape)} coefficients; this model's "
+                f"{plan.layout.value} layout has {(plan.num_groups, k)}"
+            )
         centre = prior.mean.reshape(-1).double().numpy()
         precision = 1.0 / prior.variance.reshape(-1).double().numpy()
         precision = precision / precision.mean()

@@ -23,7 +23,11 @@ from tastevec.client.release_cache import load_current_release
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
 from tastevec.common.device import default_device
 from tastevec.common.release_manifest import utc_now_iso
-from tastevec.common.release_model import load_release_model, load_release_task_vectors
+from tastevec.common.release_model import (
+    load_release_model,
+    load_release_prior,
+    load_release_task_vectors,
+)
 
 
 class FitMode(StrEnum):
@@ -38,7 +42,12 @@ class FitOutcome:
 
 
 def fit_profile(
-    home: Home, mode: FitMode, layout: CoefficientLayout, *, steps: int = STEPS
+    home: Home,
+    mode: FitMode,
+    layout: CoefficientLayout,
+    *,
+    steps: int = STEPS,
+    use_prior: bool = True,
 ) -> FitOutcome:
     """Fit the current release's coefficients to the stored ratings; `steps`: reference only."""
     release = load_current_release(home)
@@ -52,6 +61,9 @@ def fit_profile(
     base = load_release_model(release.root, release.manifest).to(device)
     vectors = load_release_task_vectors(release.root, release.manifest)
     transform = base.preprocessing.transform()
+    prior = None
+    if use_prior:
+        prior = load_release_prior(release.root, release.manifest, layout.value)
     summary: dict[str, object]
     if mode is FitMode.FAST:
         with ImageCache.open(home.image_cache) as cache:
@@ -64,6 +76,7 @@ def fit_profile(
                 cache=cache,
                 release_id=release.manifest.release_id,
                 load_images=lambda chosen: load_rated_images(chosen, transform),
+                prior=prior,
             )
         solution = fast.solution
         coefficients, groups = solution.coefficients, solution.groups
@@ -79,7 +92,9 @@ def fit_profile(
         rated = load_rated_images(ratings, transform)
         check_ratings(list(rated.ratings), layout, what="readable rated images")
         y = torch.tensor([targets[r.image_sha256] for r in rated.ratings])
-        reference = fit_reference(base, vectors, rated.images, y, layout=layout, steps=steps)
+        reference = fit_reference(
+            base, vectors, rated.images, y, layout=layout, steps=steps, prior=prior
+        )
         names = [name for name in base.state_dict() if name in vectors[0].deltas]
         groups = CoefficientPlan.for_tensors(layout, names).groups
         coefficients, used, skipped = reference.coefficients, rated.ratings, rated.skipped
@@ -90,6 +105,7 @@ def fit_profile(
             "zero_shot_srocc": [round(v, 4) for v in reference.zero_shot_srocc],
         }
     summary["device"] = str(device)
+    summary["prior_people"] = None if prior is None else prior.people
     profile = Profile(
         release_id=release.manifest.release_id,
         mode=mode.value,

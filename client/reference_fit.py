@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from tastevec.common.coefficient_prior import CoefficientPrior
 from tastevec.common.coefficients import CoefficientLayout
 from tastevec.common.composition import ComposedModel
 from tastevec.common.metrics import srocc
@@ -31,15 +32,6 @@ BATCH_SIZE = 32
 LEARNING_RATE = 1e-2
 WEIGHT_DECAY = 0.01
 INIT_TEMPERATURE = 10.0
-
-
-@dataclass(frozen=True, slots=True)
-class Prior:
-    """Mean and variance of coefficients over a population, in one layout: [groups, K]."""
-
-    layout: CoefficientLayout
-    mean: torch.Tensor
-    variance: torch.Tensor
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +71,7 @@ def fit_reference(
     targets: torch.Tensor,
     *,
     layout: CoefficientLayout = CoefficientLayout.TENSOR,
-    prior: Prior | None = None,
+    prior: CoefficientPrior | None = None,
     steps: int = STEPS,
     batch_size: int = BATCH_SIZE,
     seed: int = 0,

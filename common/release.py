@@ -139,6 +139,7 @@ def _named_blobs(manifest: Manifest) -> list[tuple[BlobRef, str]]:
     """Each distinct blob with the role it plays first, for messages that say which is bad."""
     roles = [(manifest.backbone.weights, "backbone weights"), (manifest.backbone.head, "head")]
     roles += [(e.blob, f"task vector {e.source!r}") for e in manifest.task_vectors]
+    roles += [(p.blob, f"{p.layout} prior") for p in manifest.priors]
     named: dict[str, tuple[BlobRef, str]] = {}
     for ref, role in roles:
         named.setdefault(ref.sha256, (ref, role))

@@ -92,6 +92,20 @@ class TaskVectorEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class PriorEntry:
+    """A population prior over one layout's coefficients (see common/coefficient_prior.py)."""
+
+    layout: str
+    blob: BlobRef
+    people: int
+
+    def __post_init__(self) -> None:
+        _check_text(self.layout, "prior layout")
+        if not _is_int(self.people) or self.people < 0:
+            raise ReleaseError(f"prior {self.layout!r} has people {self.people!r}; need >= 0")
+
+
+@dataclass(frozen=True, slots=True)
 class Manifest:
     """What a release holds; signed as a whole by the server's Ed25519 key."""
 
@@ -101,6 +115,7 @@ class Manifest:
     task_vectors: tuple[TaskVectorEntry, ...]
     notes: dict[str, Any] = field(default_factory=dict)
     format: str = MANIFEST_FORMAT
+    priors: tuple[PriorEntry, ...] = ()
 
     def __post_init__(self) -> None:
         if self.format != MANIFEST_FORMAT:
@@ -114,6 +129,9 @@ class Manifest:
         duplicates = sorted({s for s in sources if sources.count(s) > 1})
         if duplicates:
             raise ReleaseError(f"task vector sources repeat: {', '.join(duplicates)}")
+        layouts = [prior.layout for prior in self.priors]
+        if len(set(layouts)) != len(layouts):
+            raise ReleaseError(f"release {self.release_id} has two priors for one layout")
         _check_json(self.notes, f"release {self.release_id} notes")
         sizes: dict[str, int] = {}
         for ref in self._all_blobs():
@@ -137,8 +155,13 @@ class Manifest:
         have = ", ".join(repr(e.source) for e in self.task_vectors) or "none"
         raise ReleaseError(f"release {self.release_id} has no task vector {source!r}; has {have}")
 
+    def prior(self, layout: str) -> PriorEntry | None:
+        return next((p for p in self.priors if p.layout == layout), None)
+
     def to_bytes(self) -> bytes:
         document = asdict(self)
+        if not self.priors:  # releases without a prior keep the bytes they always had
+            del document["priors"]
         text = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
         return (text + "\n").encode("utf-8")
 
@@ -160,7 +183,8 @@ class Manifest:
 
     def _all_blobs(self) -> list[BlobRef]:
         refs = [self.backbone.weights, self.backbone.head]
-        return refs + [entry.blob for entry in self.task_vectors]
+        refs += [entry.blob for entry in self.task_vectors]
+        return refs + [prior.blob for prior in self.priors]
 
 
 def new_release_id(blob_digests: Iterable[str]) -> str:
@@ -185,7 +209,10 @@ def _manifest_from_json(document: object) -> Manifest:
     spec: dict[str, type] = dict(
         format=str, release_id=str, created=str, backbone=dict, task_vectors=list, notes=dict
     )
-    obj = _typed_fields(document, "", spec, optional=("notes",))
+    obj = _typed_fields(document, "", spec | {"priors": list}, optional=("notes", "priors"))
+    obj["priors"] = tuple(
+        _prior_from_json(entry, f"priors[{i}]") for i, entry in enumerate(obj.get("priors", []))
+    )
     obj["backbone"] = _backbone_from_json(obj["backbone"], "backbone")
     obj["task_vectors"] = tuple(
         _task_vector_from_json(entry, f"task_vectors[{i}]")
@@ -210,6 +237,12 @@ def _task_vector_from_json(value: object, where: str) -> TaskVectorEntry:
     obj = _typed_fields(value, where, spec)
     obj["blob"] = _blob_from_json(obj["blob"], f"{where}.blob")
     return TaskVectorEntry(**obj)
+
+
+def _prior_from_json(value: object, where: str) -> PriorEntry:
+    obj = _typed_fields(value, where, {"layout": str, "blob": dict, "people": int})
+    obj["blob"] = _blob_from_json(obj["blob"], f"{where}.blob")
+    return PriorEntry(**obj)
 
 
 def _blob_from_json(value: object, where: str) -> BlobRef:

@@ -12,6 +12,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 
+from tastevec.common.coefficient_prior import CoefficientPrior
 from tastevec.common.errors import ReleaseError
 from tastevec.common.preprocessing import Preprocessing
 from tastevec.common.release import read_blob
@@ -56,6 +57,18 @@ def load_release_task_vectors(root: Path, manifest: Manifest) -> list[TaskVector
         data = read_blob(root, entry.blob, what=what)
         vectors.append(TaskVector.from_bytes(data, origin=f"release {manifest.release_id} {what}"))
     return vectors
+
+
+def load_release_prior(root: Path, manifest: Manifest, layout: str) -> CoefficientPrior | None:
+    """The release's population prior for `layout`, if it ships one."""
+    entry = manifest.prior(layout)
+    if entry is None:
+        return None
+    what = f"release {manifest.release_id} {layout} prior"
+    prior = CoefficientPrior.from_bytes(read_blob(root, entry.blob, what=what), origin=what)
+    if prior.layout.value != layout:
+        raise ReleaseError(f"{what}: the blob holds a {prior.layout.value} prior")
+    return prior
 
 
 def _read_weights(root: Path, manifest: Manifest, part: str) -> dict[str, torch.Tensor]:

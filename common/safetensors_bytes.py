@@ -25,3 +25,13 @@ def save_canonical(tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, s
         raise ValueError("canonical safetensors header is longer than the original")
     padded = canonical + b" " * (length - len(canonical))
     return data[:_HEADER_LENGTH] + padded + data[_HEADER_LENGTH + length :]
+
+
+def read_metadata(data: bytes) -> dict[str, str]:
+    """The `__metadata__` block of safetensors bytes' header."""
+    if len(data) < _HEADER_LENGTH:
+        raise ValueError("file shorter than a safetensors header")
+    length = int.from_bytes(data[:_HEADER_LENGTH], "little")
+    header = json.loads(data[_HEADER_LENGTH : _HEADER_LENGTH + length])
+    metadata = header.get("__metadata__") or {}
+    return {str(k): str(v) for k, v in metadata.items()}

@@ -8,7 +8,6 @@ raises TaskVectorError instead of warning and carrying on.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -20,7 +19,7 @@ from safetensors.torch import load as load_safetensors
 from tastevec.common.atomic_file import write_atomic
 from tastevec.common.digests import state_dict_digest
 from tastevec.common.errors import TaskVectorError
-from tastevec.common.safetensors_bytes import save_canonical
+from tastevec.common.safetensors_bytes import read_metadata, save_canonical
 from tastevec.common.task_vector_encoding import decode_tensors, encode_tensors
 
 FILE_FORMAT = "tastevec-task-vector/1"
@@ -229,7 +228,7 @@ class TaskVector:
     def from_bytes(cls, data: bytes, *, origin: str = "<bytes>") -> TaskVector:
         try:
             tensors = load_safetensors(data)
-            metadata = _read_metadata(data)
+            metadata = read_metadata(data)
         except (SafetensorError, ValueError, OSError) as exc:
             raise TaskVectorError(f"{origin}: not a readable safetensors file ({exc})") from exc
         if metadata.get("format") != FILE_FORMAT:
@@ -255,16 +254,6 @@ class TaskVector:
             f"TaskVector(source={self.source!r}, tensors={len(self.deltas)}, "
             f"parameters={self.num_parameters}, base={self.base_digest[:12]!r})"
         )
-
-
-def _read_metadata(data: bytes) -> dict[str, str]:
-    """The `__metadata__` block of a safetensors header."""
-    if len(data) < 8:
-        raise ValueError("file shorter than a safetensors header")
-    header_len = int.from_bytes(data[:8], "little")
-    header = json.loads(data[8 : 8 + header_len])
-    metadata = header.get("__metadata__") or {}
-    return {str(k): str(v) for k, v in metadata.items()}
 
 
 def _require_shape(source: str, name: str, a: torch.Tensor, b: torch.Tensor) -> None:

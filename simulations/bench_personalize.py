@@ -25,7 +25,8 @@ import torch
 from tastevec.client.fast_fit import fit_values, image_values
 from tastevec.client.image_cache import ImageValues
 from tastevec.client.rating_requirements import MIN_RATINGS
-from tastevec.client.reference_fit import Prior, fit_reference
+from tastevec.client.reference_fit import fit_reference
+from tastevec.common.coefficient_prior import CoefficientPrior
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
 from tastevec.common.composition import ComposedModel
 from tastevec.common.datasets.catalog import load_people_ratings
@@ -162,7 +163,9 @@ def real_scores(
     return torch.cat([merged(images[i : i + 64]) for i in range(0, len(images), 64)]).numpy()
 
 
-def population_prior(people: Sequence[Person], table: ImageTable, plan: CoefficientPlan) -> Prior:
+def population_prior(
+    people: Sequence[Person], table: ImageTable, plan: CoefficientPlan
+) -> CoefficientPrior:
     coefficients = []
     rng = np.random.default_rng(12345)
     for person in people:
@@ -171,7 +174,8 @@ def population_prior(people: Sequence[Person], table: ImageTable, plan: Coeffici
         solution = fit_values([table.values[i] for i in rows[chosen]], person.targets[chosen], plan)
         coefficients.append(solution.coefficients)
     stacked = torch.stack(coefficients)
-    return Prior(plan.layout, stacked.mean(0), stacked.var(0).clamp_min(1e-4))
+    variance = stacked.var(0).clamp_min(1e-4)
+    return CoefficientPrior(plan.layout, stacked.mean(0), variance, len(people))
 
 
 def run_personalize_benchmark(
@@ -231,7 +235,7 @@ class Context:
     table: ImageTable
     plans: dict[CoefficientLayout, CoefficientPlan]
     composed: dict[CoefficientLayout, ComposedModel]
-    prior: Prior | None
+    prior: CoefficientPrior | None
     sources: list[str]
     generic_head: torch.nn.Module
 
@@ -260,7 +264,7 @@ def _run_methods(
     add("plain average of task vectors", [table.values[i].score for i in rows[held]], 0.0)
     held_pixels = torch.stack([table.pixels[i] for i in rows[held]])
     support_values = [table.values[i] for i in rows[support]]
-    fits: list[tuple[str, CoefficientPlan, Prior | None]] = [
+    fits: list[tuple[str, CoefficientPlan, CoefficientPrior | None]] = [
         (f"fast, {layout.value}", context.plans[layout], None) for layout in LAYOUTS
     ]
     if context.prior is not None:
@@ -395,7 +399,7 @@ def _report(
     table: ImageTable,
     results: Results,
     reference: list[ReferenceRow],
-    prior: Prior | None,
+    prior: CoefficientPrior | None,
 ) -> str:
     shots = [s for s in settings.shots if any((m, s) in results.srocc for m in _methods(results))]
     groups = ", ".join(

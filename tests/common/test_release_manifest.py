@@ -13,6 +13,7 @@ from tastevec.common.release_manifest import (
     BackboneEntry,
     BlobRef,
     Manifest,
+    PriorEntry,
     TaskVectorEntry,
     new_release_id,
     utc_now_iso,
@@ -164,3 +165,15 @@ def test_utc_now_is_an_acceptable_creation_time() -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", now)
     assert datetime.fromisoformat(now).utcoffset() is not None
     assert replace(manifest(), created=now).created == now
+
+
+def test_priors_are_optional_and_listed_as_blobs() -> None:
+    plain = Manifest.from_bytes(manifest("ava").to_bytes(), origin="m")
+    assert plain.priors == () and b'"priors"' not in plain.to_bytes()
+    ref = BlobRef("e" * 64, 123)
+    with_prior = replace(plain, priors=(PriorEntry("block", ref, 40),))
+    again = Manifest.from_bytes(with_prior.to_bytes(), origin="m")
+    assert again.prior("block") == PriorEntry("block", ref, 40) and again.prior("tensor") is None
+    assert ref in again.blobs()
+    with pytest.raises(ReleaseError, match="two priors"):
+        replace(plain, priors=(PriorEntry("block", ref, 1),) * 2)

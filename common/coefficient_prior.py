@@ -1,0 +1,63 @@
+"""A population prior over coefficients: per-coefficient mean and variance, in one layout.
+
+The server publishes it inside a release (as the aggregate of people's coefficients); a
+device starts its fit from the mean and is pulled toward it, most when it has few ratings.
+Stored as safetensors (`mean`, `variance`: [groups, task vectors]) with the layout and the
+number of people in its metadata.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_safetensors
+
+from tastevec.common.coefficients import CoefficientLayout, parse_layout
+from tastevec.common.errors import ReleaseError
+from tastevec.common.safetensors_bytes import read_metadata, save_canonical
+
+PRIOR_FORMAT = "tastevec-coefficient-prior/1"
+MIN_VARIANCE = 1e-6
+
+
+@dataclass(frozen=True, slots=True)
+class CoefficientPrior:
+    layout: CoefficientLayout
+    mean: torch.Tensor  # [groups, K]
+    variance: torch.Tensor  # [groups, K], > 0
+    people: int = 0
+
+    def __post_init__(self) -> None:
+        if self.mean.shape != self.variance.shape or self.mean.ndim != 2:
+            raise ReleaseError(
+                f"prior mean {tuple(self.mean.shape)} and variance "
+                f"{tuple(self.variance.shape)} must be the same [groups, task vectors] shape"
+            )
+        if not bool(torch.isfinite(self.mean).all()) or not bool((self.variance > 0).all()):
+            raise ReleaseError("a prior needs finite means and positive variances")
+
+    def to_bytes(self) -> bytes:
+        metadata = {"format": PRIOR_FORMAT, "layout": self.layout.value, "people": str(self.people)}
+        tensors = {
+            "mean": self.mean.to(torch.float32).contiguous(),
+            "variance": self.variance.to(torch.float32).contiguous(),
+        }
+        return save_canonical(tensors, metadata)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, origin: str) -> CoefficientPrior:
+        try:
+            tensors = load_safetensors(data)
+            metadata = read_metadata(data)
+            if metadata.get("format") != PRIOR_FORMAT:
+                raise ValueError(f"format {metadata.get('format')!r} is not {PRIOR_FORMAT!r}")
+            return cls(
+                parse_layout(metadata["layout"]),
+                tensors["mean"],
+                tensors["variance"],
+                int(metadata.get("people", "0")),
+            )
+        except (SafetensorError, ValueError, KeyError) as exc:
+            raise ReleaseError(f"{origin}: not a coefficient prior ({exc})") from None

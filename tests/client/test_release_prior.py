@@ -1,0 +1,67 @@
+"""A population prior shipped in a release: fit starts from it and is pulled toward it."""
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from tastevec.client.cli import main
+from tastevec.client.home import Home
+from tastevec.client.personal_profile import load_profile
+from tastevec.client.release_cache import load_current_release
+from tastevec.common.coefficient_prior import CoefficientPrior
+from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
+from tastevec.common.release import sign_release, verify_release, write_blob
+from tastevec.common.release_manifest import PriorEntry, new_release_id
+from tastevec.common.release_model import load_release_model, load_release_task_vectors
+from tastevec.common.signing import load_private_key, load_public_key
+
+
+def release_with_prior(release: Path, key: Path, folder: Path, mean: float) -> Path:
+    out = folder / "with-prior"
+    shutil.copytree(release, out)
+    manifest = verify_release(out, load_public_key(key.with_name(key.name + ".pub")))
+    base = load_release_model(out, manifest)
+    vectors = load_release_task_vectors(out, manifest)
+    names = [n for n in base.state_dict() if n in vectors[0].deltas]
+    plan = CoefficientPlan.for_tensors(CoefficientLayout.GLOBAL, names)
+    shape = (plan.num_groups, len(vectors))
+    prior = CoefficientPrior(
+        CoefficientLayout.GLOBAL, torch.full(shape, mean), torch.full(shape, 1e-6), people=12
+    )
+    ref = write_blob(out, prior.to_bytes())
+    manifest = replace(manifest, priors=(PriorEntry("global", ref, 12),))
+    digests = [blob.sha256 for blob in manifest.blobs()]
+    manifest = replace(manifest, release_id=new_release_id(digests))
+    sign_release(out, manifest, load_private_key(key))
+    return out
+
+
+def test_fit_follows_the_prior_of_the_release_unless_told_not_to(
+    release: Path,
+    release_key: Path,
+    trust: Path,
+    person_csv: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    shipped = release_with_prior(release, release_key, tmp_path, mean=0.37)
+    home = tmp_path / "home"
+    for args in (
+        ["pull", "--from-dir", str(shipped), "--trust", str(trust)],
+        ["rate", "--csv", str(person_csv), "--scale", "1-5"],
+        ["fit", "--layout", "global"],
+    ):
+        assert main([args[0], "--home", str(home), *args[1:]]) == 0
+    assert "prior from 12 people" in capsys.readouterr().out
+    installed = load_current_release(Home(home))
+    profile = load_profile(Home(home).profiles, installed.manifest.release_id)
+    # the pull toward the mean (its strength chosen by cross-validation) keeps them near it
+    assert torch.allclose(profile.coefficient_matrix(), torch.full((1, 6), 0.37), atol=0.01)
+    assert profile.summary["prior_people"] == 12
+    assert main(["fit", "--home", str(home), "--layout", "global", "--no-prior"]) == 0
+    free = load_profile(Home(home).profiles, installed.manifest.release_id)
+    assert free.summary["prior_people"] is None
+    assert not torch.allclose(free.coefficient_matrix(), torch.full((1, 6), 0.37), atol=0.01)
