@@ -86,6 +86,16 @@ def _bench_personalize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_device(args: argparse.Namespace) -> int:
+    from tastevec.simulations.bench_device import run_device_benchmark
+
+    _make_folder(args.out.parent)
+    _make_folder(args.scratch)
+    report = run_device_benchmark(args.world, args.release, args.trust, args.scratch)
+    _write_report(args.out, report)
+    return 0
+
+
 def _world(args: argparse.Namespace) -> int:
     from tastevec.simulations.world.build import CARD_FILE, build_world
     from tastevec.simulations.world.sizes import world_size
@@ -172,6 +182,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     personalize.add_argument("--reference-image-size", type=_positive, default=64)
     personalize.add_argument("--reference-steps", type=_positive, default=500)
     personalize.set_defaults(handler=_bench_personalize)
+    device = suites.add_parser(
+        "device", help="fit time (cold, warm) and scoring memory through the client's code"
+    )
+    device.add_argument("--out", type=Path, default=RESULTS_DIR / "device-bench.md")
+    device.add_argument("--world", type=Path, required=True, help="a photo world")
+    device.add_argument("--release", type=Path, required=True, help="a release of that world")
+    device.add_argument("--trust", type=Path, required=True, help="its public key")
+    device.add_argument(
+        "--scratch",
+        type=Path,
+        default=Path("device-bench"),
+        help="homes and image folders (default: %(default)s)",
+    )
+    device.set_defaults(handler=_bench_device)
     return run(parser, argv)
 
 
