@@ -27,12 +27,11 @@ from tastevec.client.linearisation import expansion_digest, group_jacobian, line
 from tastevec.client.rated_images import RatedImages
 from tastevec.client.rating_requirements import check_ratings
 from tastevec.client.ratings_store import Rating
-from tastevec.client.reference_fit import initial_coefficients
+from tastevec.client.zero_shot import initial_coefficients, own_scores, zero_shot_srocc
 from tastevec.common.coefficient_prior import CoefficientPrior
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
 from tastevec.common.composition import ComposedModel
 from tastevec.common.errors import FitError
-from tastevec.common.metrics import srocc
 from tastevec.common.score_model import ScoreModel
 from tastevec.common.task_vector import TaskVector
 
@@ -55,19 +54,6 @@ class FastFit:
     ratings: tuple[Rating, ...]
     skipped: tuple[str, ...]
     seconds: float
-
-
-@torch.no_grad()
-def own_scores(base: ScoreModel, vectors: Sequence[TaskVector], images: torch.Tensor) -> np.ndarray:
-    """Each task vector's own model's scores of `images`: [n, K]."""
-    composed = ComposedModel(base, vectors, CoefficientLayout.GLOBAL).eval()
-    columns = []
-    for index in range(len(vectors)):
-        one_hot = torch.zeros(len(vectors))
-        one_hot[index] = 1.0
-        composed.set_coefficients(one_hot)
-        columns.append(composed.merge()(images).cpu().numpy())
-    return np.stack(columns, axis=1).astype(np.float32)
 
 
 def image_values(
@@ -139,7 +125,7 @@ def fit_values(
     jacobian = np.stack([row.jacobian for row in rows])
     features = group_jacobian(jacobian, plan).reshape(len(rows), -1).astype(np.float64)
     own = np.stack([row.single_scores for row in rows])
-    sroccs = tuple(_srocc(own[:, i], targets) for i in range(k))
+    sroccs = zero_shot_srocc(own, targets)
     if prior is not None and prior.layout is plan.layout:
         if tuple(prior.mean.shape) != (plan.num_groups, k):
             raise FitError(
@@ -150,7 +136,7 @@ def fit_values(
         precision = 1.0 / prior.variance.reshape(-1).double().numpy()
         precision = precision / precision.mean()
     else:
-        init = initial_coefficients(list(sroccs)).double().numpy()
+        init = initial_coefficients(sroccs).double().numpy()
         centre = np.tile(init, plan.num_groups)
         precision = np.ones_like(centre)
     problem = linear_rank_fit.LinearProblem(
@@ -169,7 +155,3 @@ def fit_values(
         alpha=fit.alpha,
         cv_srocc=fit.cv_srocc,
     )
-
-
-def _srocc(scores: np.ndarray, targets: np.ndarray) -> float:
-    return 0.0 if np.ptp(scores) == 0 else srocc(scores, targets)

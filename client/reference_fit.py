@@ -16,13 +16,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
+from tastevec.client.zero_shot import initial_coefficients, own_scores, zero_shot_srocc
 from tastevec.common.coefficient_prior import CoefficientPrior
 from tastevec.common.coefficients import CoefficientLayout
 from tastevec.common.composition import ComposedModel
-from tastevec.common.metrics import srocc
 from tastevec.common.rank_loss import halves_rank_loss
 from tastevec.common.score_model import ScoreModel
 from tastevec.common.task_vector import TaskVector
@@ -31,7 +30,6 @@ STEPS = 500
 BATCH_SIZE = 32
 LEARNING_RATE = 1e-2
 WEIGHT_DECAY = 0.01
-INIT_TEMPERATURE = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,26 +40,6 @@ class ReferenceFit:
     steps: int
     final_loss: float
     seconds: float
-
-
-@torch.no_grad()
-def zero_shot_srocc(
-    base: ScoreModel, vectors: list[TaskVector], images: torch.Tensor, targets: torch.Tensor
-) -> list[float]:
-    """SROCC of each task vector's own model (coefficient 1 on it, 0 elsewhere)."""
-    composed = ComposedModel(base, vectors, CoefficientLayout.GLOBAL).eval()
-    result = []
-    for index in range(len(vectors)):
-        one_hot = torch.zeros(len(vectors))
-        one_hot[index] = 1.0
-        composed.set_coefficients(one_hot)
-        scores = composed.merge()(images)
-        result.append(_srocc(scores, targets))
-    return result
-
-
-def initial_coefficients(sroccs: list[float]) -> torch.Tensor:
-    return torch.softmax(INIT_TEMPERATURE * torch.tensor(sroccs, dtype=torch.float32), dim=0)
 
 
 def fit_reference(
@@ -80,7 +58,7 @@ def fit_reference(
     started = time.perf_counter()
     device = next(base.parameters()).device
     images, targets = images.to(device), targets.to(device, torch.float32)
-    sroccs = zero_shot_srocc(base, vectors, images, targets)
+    sroccs = zero_shot_srocc(own_scores(base, vectors, images), targets.cpu().numpy())
     initial = prior.mean if prior is not None else initial_coefficients(sroccs)
     composed = ComposedModel(base, vectors, layout, init=initial.to(torch.float32)).to(device)
     optimiser = torch.optim.AdamW(
@@ -106,15 +84,8 @@ def fit_reference(
     return ReferenceFit(
         coefficients=composed.coefficients.detach().cpu().clone(),
         initial=initial.detach().cpu(),
-        zero_shot_srocc=tuple(sroccs),
+        zero_shot_srocc=sroccs,
         steps=steps,
         final_loss=float(loss.detach()),
         seconds=time.perf_counter() - started,
     )
-
-
-def _srocc(scores: torch.Tensor, targets: torch.Tensor) -> float:
-    values = scores.detach().cpu().numpy()
-    if np.ptp(values) == 0:
-        return 0.0
-    return srocc(values, targets.detach().cpu().numpy())

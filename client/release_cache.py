@@ -55,8 +55,8 @@ def pull_from_dir(home: Home, source: Path, trust: Path) -> PullResult:
     manifest = verify_release(source, public_key)
     held = {path.name for path in home.blobs.glob("*")} if home.blobs.is_dir() else set()
     needed = missing_blobs(manifest, held)
-    for ref in needed:
-        link_blob(home.root, source, ref)
+    for ref in needed:  # copied: the cache must not share files with the folder pulled from
+        link_blob(home.root, source, ref, copy=True)
     root = home.releases / manifest.release_id
     for ref in manifest.blobs():
         link_blob(root, home.root, ref)

@@ -44,11 +44,12 @@ def write_blob(root: Path, data: bytes) -> BlobRef:
     return ref
 
 
-def link_blob(root: Path, source_root: Path, ref: BlobRef) -> None:
+def link_blob(root: Path, source_root: Path, ref: BlobRef, *, copy: bool = False) -> None:
     """Make the blob `ref` of the release at `source_root` part of the one at `root`.
 
-    Hard-links it where the filesystem allows, else copies it; either way the installed file
-    is checked against `ref` before it takes the blob's name.
+    Hard-links it where the filesystem allows, else (or with `copy`) copies it; either way the
+    installed file is checked against `ref` before it takes the blob's name. Copy when the two
+    must not share a file: a device's cache and the folder it pulled from.
     """
     source = blob_path(source_root, ref.sha256)
     target = blob_path(root, ref.sha256)
@@ -64,6 +65,8 @@ def link_blob(root: Path, source_root: Path, ref: BlobRef) -> None:
     try:
         temp.unlink()
         try:
+            if copy:
+                raise OSError("copy asked for")
             os.link(source, temp)
         except OSError:  # another filesystem, or one without hard links
             _copy_durably(source, temp)

@@ -385,6 +385,20 @@ METHOD_ORDER = (
 )
 
 
+def _metric_table(
+    title: str,
+    table: dict[tuple[str, int], list[list[float]]],
+    results: Results,
+    shots: list[int],
+) -> list[str]:
+    lines = [f"## {title}", "", "| method | " + " | ".join(f"{s} shots" for s in shots) + " |"]
+    lines.append("|---|" + "---|" * len(shots))
+    for method in _methods(results):
+        cells = [_cell(table[(method, s)]) if (method, s) in table else "—" for s in shots]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
 def _methods(results: Results) -> list[str]:
     present = {method for method, _ in results.srocc}
     return [m for m in METHOD_ORDER if m in present]
@@ -421,31 +435,8 @@ def _report(
         "",
         *machine_table(describe_machine()),
         "",
-        "## SROCC",
-        "",
-        "| method | " + " | ".join(f"{s} shots" for s in shots) + " |",
-        "|---|" + "---|" * len(shots),
-    ]
-    for method in _methods(results):
-        cells = [
-            _cell(results.srocc[(method, s)]) if (method, s) in results.srocc else "—"
-            for s in shots
-        ]
-        lines.append(f"| {method} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        "## PLCC",
-        "",
-        "| method | " + " | ".join(f"{s} shots" for s in shots) + " |",
-        "|---|" + "---|" * len(shots),
-    ]
-    for method in _methods(results):
-        cells = [
-            _cell(results.plcc[(method, s)]) if (method, s) in results.plcc else "—" for s in shots
-        ]
-        lines.append(f"| {method} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
+        *_metric_table("SROCC", results.srocc, results, shots),
+        *_metric_table("PLCC", results.plcc, results, shots),
         "## Fit time (seconds per fit, median; image values already computed)",
         "",
         "| method | " + " | ".join(f"{s} shots" for s in shots) + " |",

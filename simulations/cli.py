@@ -165,11 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     personalize.add_argument(
         "--out", type=Path, default=RESULTS_DIR / "personalize-bench.md", help="report (.md)"
     )
-    personalize.add_argument("--world", type=Path, required=True, help="a photo world")
-    personalize.add_argument(
-        "--release", type=Path, required=True, help="a release forged on that world"
-    )
-    personalize.add_argument("--trust", type=Path, required=True, help="its public key")
+    _world_release_arguments(personalize)
     personalize.add_argument("--shots", type=_positive, nargs="+", default=[5, 10, 20, 50, 100])
     personalize.add_argument("--draws", type=_positive, default=3)
     personalize.add_argument(
@@ -186,9 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "device", help="fit time (cold, warm) and scoring memory through the client's code"
     )
     device.add_argument("--out", type=Path, default=RESULTS_DIR / "device-bench.md")
-    device.add_argument("--world", type=Path, required=True, help="a photo world")
-    device.add_argument("--release", type=Path, required=True, help="a release of that world")
-    device.add_argument("--trust", type=Path, required=True, help="its public key")
+    _world_release_arguments(device)
     device.add_argument(
         "--scratch",
         type=Path,
@@ -197,6 +191,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     device.set_defaults(handler=_bench_device)
     return run(parser, argv)
+
+
+def _world_release_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--world", type=Path, required=True, help="a photo world")
+    parser.add_argument(
+        "--release", type=Path, required=True, help="a release forged on that world"
+    )
+    parser.add_argument("--trust", type=Path, required=True, help="its public key")
 
 
 def _make_folder(path: Path) -> None:

@@ -29,9 +29,9 @@ def test_pull_installs_verifies_and_shares_blobs(
     assert again.already_current and again.blobs_fetched == 0
     installed = load_current_release(home)
     ref = installed.manifest.backbone.weights
-    assert blob_path(installed.root, ref.sha256).stat().st_ino == (
-        blob_path(home.root, ref.sha256).stat().st_ino
-    )
+    cached = blob_path(home.root, ref.sha256).stat().st_ino
+    assert blob_path(installed.root, ref.sha256).stat().st_ino == cached  # shared in the home
+    assert blob_path(release, ref.sha256).stat().st_ino != cached  # never with the source
 
 
 def test_a_tampered_release_is_refused_and_the_current_one_stays(

@@ -23,7 +23,6 @@ from tastevec.server.cli import main
 from tastevec.server.evaluation import evaluate
 from tastevec.server.forge import build_base_model
 from tastevec.server.forge_config import PAPER_ORDER, load_forge_config
-from tastevec.simulations.cli import main as sim_main
 
 FAST = {"steps": 4, "batch_size": 8, "image_size": 64, "checkpoint_every": 2}
 
@@ -69,17 +68,9 @@ def cli_command(*args: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("world")
-    assert sim_main(["world", "--out", str(out), "--size", "small"]) == 0
-    return out
-
-
-@pytest.fixture(scope="module")
-def key(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("keys") / "release-key"
-    assert main(["keygen", "--out", str(path)]) == 0
-    return path
+def key(release_key: Path) -> Path:
+    """The session's signing key (tests/conftest.py); `world` is the session's small world."""
+    return release_key
 
 
 @pytest.fixture(scope="module")

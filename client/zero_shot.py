@@ -1,0 +1,45 @@
+"""Each task vector's own model (coefficient 1 on it, 0 on the others) on a person's images,
+and the paper's starting point for their coefficients: softmax(10 * zero-shot SROCC)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from tastevec.common.coefficients import CoefficientLayout
+from tastevec.common.composition import ComposedModel
+from tastevec.common.metrics import srocc
+from tastevec.common.score_model import ScoreModel
+from tastevec.common.task_vector import TaskVector
+
+INIT_TEMPERATURE = 10.0
+
+
+@torch.no_grad()
+def own_scores(
+    base: ScoreModel, vectors: Sequence[TaskVector], images: torch.Tensor
+) -> npt.NDArray[np.float32]:
+    """Each task vector's own model's scores of `images`: [n, K]."""
+    composed = ComposedModel(base, vectors, CoefficientLayout.GLOBAL).eval()
+    columns = []
+    for index in range(len(vectors)):
+        one_hot = torch.zeros(len(vectors))
+        one_hot[index] = 1.0
+        composed.set_coefficients(one_hot)
+        columns.append(composed.merge()(images).cpu().numpy())
+    return np.stack(columns, axis=1).astype(np.float32)
+
+
+def zero_shot_srocc(own: np.ndarray, targets: np.ndarray) -> tuple[float, ...]:
+    """SROCC of each own model's scores [n, K] against the ratings (0 where a model is flat)."""
+    return tuple(
+        0.0 if np.ptp(own[:, i]) == 0 else srocc(own[:, i], targets) for i in range(own.shape[1])
+    )
+
+
+def initial_coefficients(sroccs: Sequence[float]) -> torch.Tensor:
+    """softmax(10 * SROCC) over the task vectors: [K]."""
+    return torch.softmax(INIT_TEMPERATURE * torch.tensor(sroccs, dtype=torch.float32), dim=0)
