@@ -53,7 +53,7 @@ def linearise(
     per_image = vmap(grad_and_value(score), in_dims=(None, 0))
     scores, jacobians = [], []
     for start in range(0, images.shape[0], chunk):
-        batch = images[start : start + chunk].to(coefficients.device)
+        batch = images[start : start + chunk].to(coefficients.device)  # the model's device
         jacobian, value = per_image(coefficients, batch)
         scores.append(value.detach().cpu())
         jacobians.append(jacobian.detach().cpu())

@@ -79,7 +79,8 @@ class ComposedModel(nn.Module):
                 base_state[name].device, base_state[name].dtype
             )
             self.register_buffer(f"_delta_{index}", stacked, persistent=False)
-        self.coefficients = nn.Parameter(self._initial(init, len(task_vectors)))
+        device = base_state[names[0]].device  # coefficients live where the model does
+        self.coefficients = nn.Parameter(self._initial(init, len(task_vectors)).to(device))
 
     def _initial(self, init: float | torch.Tensor, k: int) -> torch.Tensor:
         shape = (self.plan.num_groups, k)
