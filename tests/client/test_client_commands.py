@@ -13,6 +13,7 @@ from tastevec.client.home import Home
 from tastevec.client.personal_model import personal_model
 from tastevec.client.personal_profile import load_profile
 from tastevec.client.release_cache import load_current_release
+from tastevec.common.images import load_image
 
 
 def client(home: Path, *args: str) -> int:
@@ -54,9 +55,7 @@ def test_fit_each_layout_then_score_a_folder_best_first(
     assert scores == sorted(scores, reverse=True) and len(scores) > 1
     model = personal_model(release, profile, torch.device("cpu"))
     first = Path(ranked[0]["image"])
-    image = model.preprocessing.transform()(
-        __import__("PIL.Image").Image.open(first).convert("RGB")
-    )
+    image = model.preprocessing.transform()(load_image(first))
     with torch.no_grad():
         assert model(image[None]).item() == pytest.approx(ranked[0]["score"], abs=1e-5)
 
