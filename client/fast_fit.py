@@ -30,7 +30,7 @@ from tastevec.client.ratings_store import Rating
 from tastevec.client.zero_shot import initial_coefficients, own_scores, zero_shot_srocc
 from tastevec.common.coefficient_prior import CoefficientPrior
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
-from tastevec.common.composition import ComposedModel
+from tastevec.common.composition import ComposedModel, composed_tensor_names
 from tastevec.common.errors import FitError
 from tastevec.common.score_model import ScoreModel
 from tastevec.common.task_vector import TaskVector
@@ -81,7 +81,7 @@ def fit_fast(
     """Fit `layout` coefficients to `targets` (image sha256 -> score) of `ratings`."""
     started = time.perf_counter()
     k = len(vectors)
-    names = [name for name in base.state_dict() if name in vectors[0].deltas]
+    names = composed_tensor_names(base.state_dict(), vectors)
     expansion = expansion_digest(torch.full((len(names), k), 1.0 / k))
     digests = [r.image_sha256 for r in ratings]
     values = cache.get(release_id, expansion, digests, tensors=len(names), vectors=k)

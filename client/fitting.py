@@ -21,6 +21,7 @@ from tastevec.client.ratings_store import RatingsStore
 from tastevec.client.reference_fit import STEPS, fit_reference
 from tastevec.client.release_cache import load_current_release
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
+from tastevec.common.composition import composed_tensor_names
 from tastevec.common.device import default_device
 from tastevec.common.release_manifest import utc_now_iso
 from tastevec.common.release_model import (
@@ -95,7 +96,7 @@ def fit_profile(
         reference = fit_reference(
             base, vectors, rated.images, y, layout=layout, steps=steps, prior=prior
         )
-        names = [name for name in base.state_dict() if name in vectors[0].deltas]
+        names = composed_tensor_names(base.state_dict(), vectors)
         groups = CoefficientPlan.for_tensors(layout, names).groups
         coefficients, used, skipped = reference.coefficients, rated.ratings, rated.skipped
         summary = {

@@ -56,9 +56,8 @@ class ImageValues:
 
 
 class ImageCache:
-    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
-        self.path = path
 
     @classmethod
     def open(cls, path: Path) -> ImageCache:
@@ -70,7 +69,7 @@ class ImageCache:
             connection.commit()
         except sqlite3.DatabaseError as exc:
             raise RatingsError(f"image cache {path} cannot be used: {exc}") from None
-        return cls(connection, path)
+        return cls(connection)
 
     def __enter__(self) -> ImageCache:
         return self
@@ -110,13 +109,8 @@ class ImageCache:
                 [(release_id, expansion, k, v.to_bytes()) for k, v in values.items()],
             )
 
-    def count(self) -> int:
-        return int(self._connection.execute("SELECT count(*) FROM image_values").fetchone()[0])
 
-
-def delete_cache(path: Path) -> bool:
-    """Delete the cache file and its WAL files; True if there was one."""
-    existed = path.exists()
+def delete_cache(path: Path) -> None:
+    """Delete the cache file and its WAL files."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    return existed

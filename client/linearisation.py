@@ -15,10 +15,10 @@ import hashlib
 import numpy as np
 import numpy.typing as npt
 import torch
-from torch.func import functional_call, grad_and_value, vmap
+from torch.func import grad_and_value, vmap
 
 from tastevec.common.coefficients import CoefficientPlan
-from tastevec.common.composition import ComposedModel, compose_state
+from tastevec.common.composition import ComposedModel
 
 FloatArray = npt.NDArray[np.float32]
 CHUNK = 16  # images per vectorised per-sample gradient; bounds memory to ~CHUNK model copies
@@ -42,13 +42,9 @@ def linearise(
         raise ValueError("linearise needs a composed model with the tensor layout")
     composed.eval()
     coefficients = composed.coefficients.detach()
-    base = dict(composed.base.state_dict())
-    deltas = composed._deltas()
-    buffers = composed._buffers_composed
 
     def score(lam: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
-        state = compose_state(base, deltas, lam, composed.plan, buffers)
-        return functional_call(composed.base, state, (image[None],), strict=False)[0]
+        return composed.forward_at(lam, image[None])[0]
 
     per_image = vmap(grad_and_value(score), in_dims=(None, 0))
     scores, jacobians = [], []
@@ -69,8 +65,3 @@ def group_jacobian(jacobian: FloatArray, plan: CoefficientPlan) -> FloatArray:
     for tensor, group in enumerate(plan.tensor_groups):
         grouped[:, group] += jacobian[:, tensor]
     return grouped.astype(np.float32)
-
-
-def expand_to_tensors(values: torch.Tensor, plan: CoefficientPlan) -> torch.Tensor:
-    """Coefficients [groups, K] of `plan` as per-tensor coefficients [tensors, K]."""
-    return values[list(plan.tensor_groups)]

@@ -22,7 +22,6 @@ from tastevec.common.errors import ReleaseError
 from tastevec.common.release import (
     MANIFEST_FILE,
     SIGNATURE_FILE,
-    blob_path,
     link_blob,
     missing_blobs,
     read_signed_manifest,
@@ -101,7 +100,3 @@ def installed_release_ids(home: Home) -> list[str]:
     if not home.releases.is_dir():
         return []
     return sorted(p.name for p in home.releases.iterdir() if (p / MANIFEST_FILE).is_file())
-
-
-def release_bytes(home: Home, release: InstalledRelease) -> int:
-    return sum(blob_path(home.root, ref.sha256).stat().st_size for ref in release.manifest.blobs())

@@ -19,7 +19,6 @@ from tastevec.common.errors import ReleaseError
 from tastevec.common.safetensors_bytes import read_metadata, save_canonical
 
 PRIOR_FORMAT = "tastevec-coefficient-prior/1"
-MIN_VARIANCE = 1e-6
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,13 @@ def compose_state(
     return composed
 
 
+def composed_tensor_names(
+    base_state: Mapping[str, torch.Tensor], task_vectors: Sequence[TaskVector]
+) -> list[str]:
+    """The tensors a composition of `task_vectors` onto a model covers, in the model's order."""
+    return [name for name in base_state if name in task_vectors[0].deltas]
+
+
 class ComposedModel(nn.Module):
     """A base model plus K task vectors, weighted by trainable coefficients.
 
@@ -69,7 +76,7 @@ class ComposedModel(nn.Module):
         _check_fit(base_state, task_vectors)
         base.requires_grad_(False)
         self.base = base
-        names = [name for name in base_state if name in task_vectors[0].deltas]
+        names = composed_tensor_names(base_state, task_vectors)
         self.plan = CoefficientPlan.for_tensors(layout, names)
         self.sources = tuple(vector.source for vector in task_vectors)
         self._buffers_composed = frozenset(name for name, _ in base.named_buffers())
@@ -102,19 +109,24 @@ class ComposedModel(nn.Module):
     def _deltas(self) -> list[torch.Tensor]:
         return [getattr(self, f"_delta_{i}") for i in range(len(self.plan.tensor_names))]
 
-    def composed_state(self) -> dict[str, torch.Tensor]:
-        """The composed tensors (differentiable in the coefficients)."""
+    def composed_state(self, coefficients: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """The composed tensors (differentiable in the coefficients), at `coefficients` if
+        given (a [groups, K] tensor, e.g. one being traced by torch.func), else at the model's."""
         base = dict(self.base.state_dict(keep_vars=True))
-        return compose_state(
-            base, self._deltas(), self.coefficients, self.plan, self._buffers_composed
-        )
+        lam = self.coefficients if coefficients is None else coefficients
+        return compose_state(base, self._deltas(), lam, self.plan, self._buffers_composed)
 
     def set_coefficients(self, values: torch.Tensor) -> None:
         with torch.no_grad():
             self.coefficients.copy_(self._initial(values, self.num_task_vectors))
 
     def forward(self, *args: torch.Tensor) -> torch.Tensor:
-        return functional_call(self.base, self.composed_state(), args, strict=False)
+        return self.forward_at(self.coefficients, *args)
+
+    def forward_at(self, coefficients: torch.Tensor, *args: torch.Tensor) -> torch.Tensor:
+        """The forward pass with the given coefficients in place of the model's own."""
+        state = self.composed_state(coefficients)
+        return functional_call(self.base, state, args, strict=False)
 
     def train(self, mode: bool = True) -> ComposedModel:
         super().train(mode)

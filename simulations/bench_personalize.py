@@ -28,7 +28,7 @@ from tastevec.client.rating_requirements import MIN_RATINGS
 from tastevec.client.reference_fit import fit_reference
 from tastevec.common.coefficient_prior import CoefficientPrior
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
-from tastevec.common.composition import ComposedModel
+from tastevec.common.composition import ComposedModel, composed_tensor_names
 from tastevec.common.datasets.catalog import load_people_ratings
 from tastevec.common.images import iter_image_batches
 from tastevec.common.metrics import plcc, srocc
@@ -186,7 +186,7 @@ def run_personalize_benchmark(
     base = load_release_model(release, manifest)
     vectors = load_release_task_vectors(release, manifest)
     sources = [v.source for v in vectors]
-    names = [n for n in base.state_dict() if n in vectors[0].deltas]
+    names = composed_tensor_names(base.state_dict(), vectors)
     generic = _single(base, vectors, sources.index(GENERIC))
     people = load_people(world, GROUPS, settings.people)
     log.info("%d test people; computing per-image values", len(people))
@@ -320,7 +320,7 @@ def _reference_section(
             if by_group[group] and len(chosen) < settings.reference_people:
                 chosen.append(by_group[group].pop(0))
     table = build_table(chosen, base, vectors, generic, settings.reference_image_size)
-    names = [n for n in base.state_dict() if n in vectors[0].deltas]
+    names = composed_tensor_names(base.state_dict(), vectors)
     rng = np.random.default_rng(settings.seed + 1)
     rows_out = []
     for person in chosen:

@@ -13,6 +13,7 @@ from tastevec.client.personal_profile import load_profile
 from tastevec.client.release_cache import load_current_release
 from tastevec.common.coefficient_prior import CoefficientPrior
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
+from tastevec.common.composition import composed_tensor_names
 from tastevec.common.release import sign_release, verify_release, write_blob
 from tastevec.common.release_manifest import PriorEntry, new_release_id
 from tastevec.common.release_model import load_release_model, load_release_task_vectors
@@ -25,7 +26,7 @@ def release_with_prior(release: Path, key: Path, folder: Path, mean: float) -> P
     manifest = verify_release(out, load_public_key(key.with_name(key.name + ".pub")))
     base = load_release_model(out, manifest)
     vectors = load_release_task_vectors(out, manifest)
-    names = [n for n in base.state_dict() if n in vectors[0].deltas]
+    names = composed_tensor_names(base.state_dict(), vectors)
     plan = CoefficientPlan.for_tensors(CoefficientLayout.GLOBAL, names)
     shape = (plan.num_groups, len(vectors))
     prior = CoefficientPrior(
