@@ -106,7 +106,8 @@ class ComposedModel(nn.Module):
     def num_task_vectors(self) -> int:
         return int(self.coefficients.shape[1])
 
-    def _deltas(self) -> list[torch.Tensor]:
+    def deltas(self) -> list[torch.Tensor]:
+        """Each composed tensor's task vectors stacked, [K, *shape], in the plan's order."""
         return [getattr(self, f"_delta_{i}") for i in range(len(self.plan.tensor_names))]
 
     def composed_state(self, coefficients: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
@@ -114,7 +115,7 @@ class ComposedModel(nn.Module):
         given (a [groups, K] tensor, e.g. one being traced by torch.func), else at the model's."""
         base = dict(self.base.state_dict(keep_vars=True))
         lam = self.coefficients if coefficients is None else coefficients
-        return compose_state(base, self._deltas(), lam, self.plan, self._buffers_composed)
+        return compose_state(base, self.deltas(), lam, self.plan, self._buffers_composed)
 
     def set_coefficients(self, values: torch.Tensor) -> None:
         with torch.no_grad():
