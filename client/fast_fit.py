@@ -7,9 +7,10 @@
 2. The centre is the paper's initialisation, softmax(10 * zero-shot SROCC), from the cached
    own scores; or the population prior's mean when one is given.
 3. On the linearised model the pairwise rank loss plus a pull toward the centre is convex:
-   L-BFGS solves it in milliseconds, the pull's strength is chosen by cross-validation on the
-   person's ratings, and a trust region keeps every coefficient within `TRUST_RADIUS` of the
-   centre, where the first-order model holds.
+   L-BFGS solves it in milliseconds, and a trust region keeps every coefficient within
+   `TRUST_RADIUS` of the centre, where the first-order model holds. Cross-validation on the
+   person's ratings chooses the pull's strength, or the centre itself: with few ratings,
+   stepping away from the paper's initialisation mostly fits noise.
 """
 
 from __future__ import annotations
@@ -132,20 +133,27 @@ def fit_values(
                 f"the prior has {tuple(prior.mean.shape)} coefficients; this model's "
                 f"{plan.layout.value} layout has {(plan.num_groups, k)}"
             )
-        centre = prior.mean.reshape(-1).double().numpy()
         precision = 1.0 / prior.variance.reshape(-1).double().numpy()
-        precision = precision / precision.mean()
+        from_prior = linear_rank_fit.Penalty(
+            prior.mean.reshape(-1).double().numpy(), precision / precision.mean(), TRUST_RADIUS
+        )
+
+        def penalty_for(subset: np.ndarray) -> linear_rank_fit.Penalty:
+            return from_prior
+
     else:
-        init = initial_coefficients(sroccs).double().numpy()
-        centre = np.tile(init, plan.num_groups)
-        precision = np.ones_like(centre)
+
+        def penalty_for(subset: np.ndarray) -> linear_rank_fit.Penalty:
+            init = initial_coefficients(zero_shot_srocc(own[subset], targets[subset]))
+            centre = np.tile(init.double().numpy(), plan.num_groups)
+            return linear_rank_fit.Penalty(centre, np.ones_like(centre), TRUST_RADIUS)
+
     problem = linear_rank_fit.LinearProblem(
         np.array([row.score for row in rows], np.float64),
         features,
         np.full(features.shape[1], 1.0 / k),
     )
-    penalty = linear_rank_fit.Penalty(centre, precision, TRUST_RADIUS)
-    fit = linear_rank_fit.fit(problem, targets, penalty)
+    fit = linear_rank_fit.fit(problem, targets, penalty_for)
     return FastSolution(
         coefficients=torch.tensor(
             fit.coefficients.reshape(plan.num_groups, k), dtype=torch.float32

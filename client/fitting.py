@@ -6,6 +6,7 @@ reference_fit.py). Layouts: `global`, `block`, `tensor` (see common/coefficients
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -84,7 +85,8 @@ def fit_profile(
         used, skipped = fast.ratings, fast.skipped
         summary = {
             "seconds": round(fast.seconds, 3),
-            "alpha": solution.alpha,
+            # None: cross-validation kept the starting point (the paper's or the prior's)
+            "alpha": solution.alpha if math.isfinite(solution.alpha) else None,
             "cv_srocc": round(solution.cv_srocc, 4),
             "images_run": fast.images_run,
             "zero_shot_srocc": [round(v, 4) for v in solution.zero_shot_srocc],

@@ -28,7 +28,7 @@ def test_the_objective_gradient_matches_finite_differences() -> None:
 def test_the_solution_is_a_stationary_point() -> None:
     problem, targets = planted()
     penalty = lrf.Penalty(np.zeros(12), np.ones(12))
-    solved, _ = lrf.solve(problem, targets, penalty, 0.3)
+    solved = lrf.solve(problem, targets, penalty, 0.3)
     assert np.abs(lrf.objective(problem, targets, penalty, 0.3)(solved)[1]).max() < 1e-4
 
 
@@ -37,7 +37,7 @@ def test_a_planted_ranking_is_recovered_on_held_out_items() -> None:
     train = np.arange(120)
     held = np.arange(120, 200)
     sub = lrf.LinearProblem(problem.base_scores[train], problem.features[train], problem.expansion)
-    fit = lrf.fit(sub, targets[train], lrf.Penalty(np.zeros(12), np.ones(12)))
+    fit = lrf.fit(sub, targets[train], lambda rows: lrf.Penalty(np.zeros(12), np.ones(12)))
     assert srocc(problem.predict(fit.coefficients, held), targets[held]) > 0.9
     assert fit.cv_srocc > 0.8
 
@@ -45,9 +45,9 @@ def test_a_planted_ranking_is_recovered_on_held_out_items() -> None:
 def test_a_strong_penalty_stays_at_the_centre_and_the_radius_holds() -> None:
     problem, targets = planted()
     centre = np.full(12, 0.5)
-    pulled, _ = lrf.solve(problem, targets, lrf.Penalty(centre, np.ones(12)), 1e6)
+    pulled = lrf.solve(problem, targets, lrf.Penalty(centre, np.ones(12)), 1e6)
     assert np.abs(pulled - centre).max() < 1e-3
-    bounded, _ = lrf.solve(problem, targets, lrf.Penalty(centre, np.ones(12), 0.05), 1e-6)
+    bounded = lrf.solve(problem, targets, lrf.Penalty(centre, np.ones(12), 0.05), 1e-6)
     assert np.abs(bounded - centre).max() <= 0.05 + 1e-9
     assert np.abs(bounded - centre).max() > 0.04  # the unconstrained optimum lies further out
 
@@ -55,5 +55,22 @@ def test_a_strong_penalty_stays_at_the_centre_and_the_radius_holds() -> None:
 def test_cross_validation_prefers_the_centre_when_ratings_are_noise() -> None:
     problem, _ = planted()
     noise = np.random.default_rng(5).normal(size=60)
-    fit = lrf.fit(problem, noise, lrf.Penalty(np.zeros(12), np.ones(12)))
+    fit = lrf.fit(problem, noise, lambda rows: lrf.Penalty(np.zeros(12), np.ones(12)))
     assert fit.alpha >= 1.0
+
+
+def test_each_fold_gets_its_own_centre_and_the_centre_can_win() -> None:
+    problem, targets = planted()
+    seen: list[int] = []
+
+    def penalty_for(rows: np.ndarray) -> lrf.Penalty:
+        seen.append(len(rows))
+        return lrf.Penalty(np.zeros(12), np.ones(12))
+
+    lrf.fit(problem, targets, penalty_for)
+    assert seen == [48] * 5 + [60]  # five training folds, then all ratings
+    exact = lrf.LinearProblem(np.zeros(60), problem.features, np.zeros(12))
+    truth = exact.features @ np.linspace(-1, 1, 12)  # the centre ranks perfectly: no fit beats it
+    kept = lrf.fit(exact, truth, lambda rows: lrf.Penalty(np.linspace(-1, 1, 12), np.ones(12)))
+    assert np.isinf(kept.alpha)
+    assert np.array_equal(kept.coefficients, np.linspace(-1, 1, 12))
