@@ -166,21 +166,24 @@ def per_sample_jacobian(
         raise Unsupported("a composed parameter is used more than once, or not by a known op")
     if any(use.x._version != use.x_version for use in recorder.uses):
         raise Unsupported("an operation's input was modified in place after use")
-    grads = torch.autograd.grad(scores.sum(), [use.y for use in recorder.uses])
+    outputs = [use.y for use in recorder.uses]
+    grads = torch.autograd.grad(scores.sum(), outputs, allow_unused=True)
     jacobian = torch.zeros(
         images.shape[0], len(composed), k, dtype=torch.float32, device=images.device
     )
     with torch.no_grad():
         for use, g in zip(recorder.uses, grads, strict=True):
+            if g is None:  # an output the score does not depend on: zero derivatives
+                continue
             weight_grad, bias_grad = _parameter_grads(use, g)
             for index, grad in ((use.weight, weight_grad), (use.bias, bias_grad)):
-                if index is not None and grad is not None:
+                if index is not None:
                     tau = deltas[index].reshape(k, -1).to(grad.dtype)
                     jacobian[:, index] = grad.reshape(grad.shape[0], -1) @ tau.T
     return scores.detach(), jacobian
 
 
-def _parameter_grads(use: _Use, g: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor]:
+def _parameter_grads(use: _Use, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-image gradients of the used weight and bias: [B, *weight.shape], [B, *bias.shape]."""
     x = use.x.detach()
     if use.kind == "linear":

@@ -61,7 +61,10 @@ def _tiny_vectors(model: nn.Module, k: int) -> list[TaskVector]:
     vectors = []
     for index in range(k):
         generator = torch.Generator().manual_seed(10 + index)
-        tuned = {n: t + 0.1 * torch.randn(t.shape, generator=generator) for n, t in state.items()}
+        tuned = {
+            n: t + 0.1 * torch.randn(t.shape, generator=generator) if t.is_floating_point() else t
+            for n, t in state.items()
+        }
         vectors.append(TaskVector.from_state_dicts(state, tuned, source=f"db{index}"))
     return vectors
 
@@ -84,3 +87,36 @@ def test_linearise_falls_back_to_the_general_path() -> None:
     expected_scores, expected = _vmapped(composed, images)
     assert np.allclose(scores, expected_scores, atol=1e-6)
     assert np.allclose(jacobian, expected, atol=1e-6)
+
+
+class _Branchy(nn.Module):
+    """A score model with a supported layer whose output the score ignores."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1, groups=1)
+        self.depthwise = nn.Conv2d(4, 4, 3, stride=2, padding=1, groups=4)
+        self.norm = nn.BatchNorm2d(4)
+        self.unused = nn.Linear(4, 2)
+        self.fc = nn.Linear(4, 1)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        features = self.norm(self.depthwise(torch.relu(self.conv(images)))).mean((2, 3))
+        self.unused(features)
+        return self.fc(features)[:, 0]
+
+
+def test_an_ignored_output_gets_zero_derivatives() -> None:
+    torch.manual_seed(0)
+    model = _Branchy().eval()
+    model.norm.running_mean.uniform_(-0.5, 0.5)
+    model.norm.running_var.uniform_(0.5, 2.0)
+    vectors = _tiny_vectors(model, 3)
+    composed = ComposedModel(model, vectors, CoefficientLayout.TENSOR, init=1.0 / 3).eval()
+    images = torch.randn(4, 3, 8, 8)
+    names = composed.plan.tensor_names
+    scores, jacobian = per_sample_jacobian(composed.merge(), names, composed.deltas(), images)
+    expected_scores, expected = _vmapped(composed, images)
+    assert np.allclose(scores.numpy(), expected_scores, atol=1e-6)
+    assert np.allclose(jacobian.numpy(), expected, atol=1e-5)
+    assert not jacobian[:, names.index("unused.weight")].any()
