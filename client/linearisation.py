@@ -72,7 +72,7 @@ def linearise(
 def _vmapped_jacobian(
     composed: ComposedModel, images: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The general path: a vectorised per-sample backward pass (about ten forward passes)."""
+    """The general path: a vectorised per-sample backward pass (slower: see per_sample_jacobian)."""
     coefficients = composed.coefficients.detach()
 
     def score(lam: torch.Tensor, image: torch.Tensor) -> torch.Tensor:

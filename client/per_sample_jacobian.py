@@ -7,8 +7,9 @@ and d s_b / d theta_t is the per-image weight gradient of the operation that use
 For the operations a convolutional score model is made of (convolution, linear, eval-mode
 batch norm) that gradient is a contraction of the operation's input with the gradient
 reaching its output, so one forward pass that records each operation's input and one
-backward pass to the recorded outputs give every image's Jacobian. This costs about three
-forward passes, where a vectorised per-sample backward pass (torch.func.vmap) costs about ten.
+backward pass to the recorded outputs give every image's Jacobian. On the 2-core CPU this
+was measured on (32 photos, 128 px, the embedded backbone) that took 0.95 s, against 1.37 s
+for a vectorised per-sample backward pass (torch.func.vmap) and 0.11 s for a plain forward.
 
 Tensors the model uses in any other way raise `Unsupported`; the caller then falls back to
 the general vectorised path. Normalisation statistics (buffers) get zero columns: they are
