@@ -8,9 +8,10 @@
    own scores; or the population prior's mean when one is given.
 3. On the linearised model the pairwise rank loss plus a pull toward the centre is convex:
    L-BFGS solves it in milliseconds, and a trust region keeps every coefficient within
-   `TRUST_RADIUS` of the centre, where the first-order model holds. Cross-validation on the
-   person's ratings chooses the pull's strength, or the centre itself: with few ratings,
-   stepping away from the paper's initialisation mostly fits noise.
+   `TRUST_RADIUS` of the centre, where the first-order model holds. From 50 ratings on
+   (`linear_rank_fit.STEP_FROM_RATINGS`), cross-validation on the person's ratings chooses
+   the pull's strength, or the centre itself; with fewer, stepping away from the paper's
+   initialisation mostly fits noise, so the centre is the fit.
 """
 
 from __future__ import annotations
@@ -120,8 +121,10 @@ def fit_values(
     plan: CoefficientPlan,
     *,
     prior: CoefficientPrior | None = None,
+    step_from: int = linear_rank_fit.STEP_FROM_RATINGS,
 ) -> FastSolution:
-    """The fit itself, from each rated image's cached values and its target score."""
+    """The fit itself, from each rated image's cached values and its target score;
+    `step_from`: see `linear_rank_fit.fit`."""
     k = rows[0].single_scores.shape[0]
     jacobian = np.stack([row.jacobian for row in rows])
     features = group_jacobian(jacobian, plan).reshape(len(rows), -1).astype(np.float64)
@@ -153,7 +156,7 @@ def fit_values(
         features,
         np.full(features.shape[1], 1.0 / k),
     )
-    fit = linear_rank_fit.fit(problem, targets, penalty_for)
+    fit = linear_rank_fit.fit(problem, targets, penalty_for, step_from=step_from)
     return FastSolution(
         coefficients=torch.tensor(
             fit.coefficients.reshape(plan.num_groups, k), dtype=torch.float32

@@ -85,7 +85,8 @@ def fit_profile(
         used, skipped = fast.ratings, fast.skipped
         summary = {
             "seconds": round(fast.seconds, 3),
-            # None: cross-validation kept the starting point (the paper's or the prior's)
+            # None: the starting point was kept (the paper's or the prior's): fewer than
+            # linear_rank_fit.STEP_FROM_RATINGS ratings, or cross-validation preferred it
             "alpha": solution.alpha if math.isfinite(solution.alpha) else None,
             "cv_srocc": round(solution.cv_srocc, 4),
             "images_run": fast.images_run,

@@ -27,8 +27,9 @@ from tastevec.client.ratings_store import RatingsStore, parse_scale
 from tastevec.client.release_cache import pull_from_dir
 from tastevec.common.coefficients import CoefficientLayout
 from tastevec.common.errors import TastevecError
-from tastevec.simulations.bench_personalize import GROUPS, load_people
+from tastevec.simulations.bench_personalize import GROUPS
 from tastevec.simulations.machine import describe_machine, machine_table
+from tastevec.simulations.personalize_people import load_people
 
 RATINGS = (10, 100)
 SCORE_COUNTS = (1_000, 10_000)

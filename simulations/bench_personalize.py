@@ -10,7 +10,6 @@ reduced image size for both. The ratings are simulated, and the report says so.
 
 from __future__ import annotations
 
-import json
 import logging
 import statistics
 import time
@@ -23,14 +22,11 @@ import numpy as np
 import torch
 
 from tastevec.client.fast_fit import fit_values, image_values
-from tastevec.client.image_cache import ImageValues
 from tastevec.client.rating_requirements import MIN_RATINGS
 from tastevec.client.reference_fit import fit_reference
 from tastevec.common.coefficient_prior import CoefficientPrior
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
 from tastevec.common.composition import ComposedModel, composed_tensor_names
-from tastevec.common.datasets.catalog import load_people_ratings
-from tastevec.common.images import iter_image_batches
 from tastevec.common.metrics import plcc, srocc
 from tastevec.common.release import verify_release
 from tastevec.common.release_model import load_release_model, load_release_task_vectors
@@ -42,7 +38,15 @@ from tastevec.simulations.personalize_baselines import (
     head_fine_tune_predictions,
     ridge_predictions,
 )
-from tastevec.simulations.world.build import WORLD_FILE
+from tastevec.simulations.personalize_people import (
+    ImageTable,
+    Person,
+    build_table,
+    load_people,
+    real_scores,
+    safe_metric,
+)
+from tastevec.simulations.step_calibration import StepRow, calibrate_steps, step_lines
 
 log = logging.getLogger(__name__)
 
@@ -66,29 +70,6 @@ class Settings:
     seed: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Person:
-    group: str
-    name: str
-    images: tuple[Path, ...]
-    targets: np.ndarray
-
-
-@dataclass
-class ImageTable:
-    """Everything the methods need of each image, computed once per image."""
-
-    index: dict[Path, int] = field(default_factory=dict)
-    pixels: list[torch.Tensor] = field(default_factory=list)
-    values: list[ImageValues] = field(default_factory=list)
-    base_features: list[np.ndarray] = field(default_factory=list)
-    generic_features: list[np.ndarray] = field(default_factory=list)
-    seconds_per_image: float = 0.0
-
-    def rows(self, person: Person) -> np.ndarray:
-        return np.array([self.index[p] for p in person.images])
-
-
 @dataclass
 class Results:
     srocc: dict[tuple[str, int], list[list[float]]] = field(default_factory=dict)
@@ -101,66 +82,11 @@ class Results:
             rows = table.setdefault((method, shots), [])
             while len(rows) <= draw:
                 rows.append([])
-            rows[draw].append(_safe(metric, pred, truth))
+            rows[draw].append(safe_metric(metric, pred, truth))
         self.seconds.setdefault((method, shots), []).append(secs)
-        self.groups.setdefault((method, shots, person.group), []).append(_safe(srocc, pred, truth))
-
-
-def _safe(metric, pred, truth) -> float:  # type: ignore[no-untyped-def]
-    pred = np.asarray(pred, np.float64)
-    return 0.0 if np.ptp(pred) == 0 else float(metric(pred, truth))
-
-
-def load_people(world: Path, groups: Sequence[tuple[str, str]], limit: int | None) -> list[Person]:
-    spec = json.loads((world / WORLD_FILE).read_text())["databases"]
-    people = []
-    for database, split in groups:
-        entry = spec[database]
-        ratings = load_people_ratings(database, world / entry["path"], **entry["people_options"])
-        for person in ratings.split(split)[:limit]:
-            people.append(
-                Person(
-                    database,
-                    person.person,
-                    tuple(item.path for item in person.ratings),
-                    np.array([item.score for item in person.ratings]),
-                )
-            )
-    return people
-
-
-def build_table(
-    people: Sequence[Person],
-    base: ScoreModel,
-    vectors: Sequence[TaskVector],
-    generic: ScoreModel,
-    image_size: int | None,
-) -> ImageTable:
-    table = ImageTable()
-    paths = sorted({p for person in people for p in person.images})
-    preprocessing = base.preprocessing
-    if image_size is not None:
-        preprocessing = preprocessing.with_size(image_size)
-    started = time.perf_counter()
-    for batch in iter_image_batches(paths, preprocessing.transform(), batch_size=32):
-        with torch.no_grad():
-            table.base_features += list(base.features(batch.images).numpy())
-            table.generic_features += list(generic.features(batch.images).numpy())
-        table.values += image_values(base, vectors, batch.images)
-        for path, pixels in zip(batch.paths, batch.images, strict=True):
-            table.index[path] = len(table.pixels)
-            table.pixels.append(pixels)
-    table.seconds_per_image = (time.perf_counter() - started) / max(len(paths), 1)
-    return table
-
-
-@torch.no_grad()
-def real_scores(
-    composed: ComposedModel, coefficients: torch.Tensor, images: torch.Tensor
-) -> np.ndarray:
-    composed.set_coefficients(coefficients)
-    merged = composed.merge()
-    return torch.cat([merged(images[i : i + 64]) for i in range(0, len(images), 64)]).numpy()
+        self.groups.setdefault((method, shots, person.group), []).append(
+            safe_metric(srocc, pred, truth)
+        )
 
 
 def population_prior(
@@ -193,11 +119,22 @@ def run_personalize_benchmark(
     table = build_table(people, base, vectors, generic, None)
     plans = {layout: CoefficientPlan.for_tensors(layout, names) for layout in LAYOUTS}
     composed = {layout: ComposedModel(base, vectors, layout) for layout in LAYOUTS}
-    prior = None
+    prior, steps = None, []
     if settings.prior_people:
         trainers = load_people(world, PRIOR_GROUPS, settings.prior_people // 2)
         prior_table = build_table(trainers, base, vectors, generic, None)
         prior = population_prior(trainers, prior_table, plans[CoefficientLayout.BLOCK])
+        block = CoefficientLayout.BLOCK
+        steps = calibrate_steps(
+            trainers,
+            prior_table,
+            plans[block],
+            composed[block],
+            settings.shots,
+            settings.draws,
+            settings.seed + 2,
+        )
+        log.info("when to step: %s", steps)
     context = Context(table, plans, composed, prior, sources, generic.head)
     results = Results()
     rng = np.random.default_rng(settings.seed)
@@ -213,7 +150,7 @@ def run_personalize_benchmark(
         log.info("done %s %s", person.group, person.name)
     reference = _reference_section(people, base, vectors, generic, settings)
     report = _report(
-        world, manifest.release_id, base, settings, people, table, results, reference, prior
+        world, manifest.release_id, base, settings, people, table, results, reference, prior, steps
     )
     return report, results
 
@@ -259,7 +196,9 @@ def _run_methods(
 
     add("generic (AVA model)", own[held, sources.index(GENERIC)], 0.0)
     start = time.perf_counter()
-    best = int(np.argmax([_safe(srocc, own[support, i], y_support) for i in range(len(sources))]))
+    best = int(
+        np.argmax([safe_metric(srocc, own[support, i], y_support) for i in range(len(sources))])
+    )
     add("best single task vector", own[held, best], time.perf_counter() - start)
     add("plain average of task vectors", [table.values[i].score for i in rows[held]], 0.0)
     held_pixels = torch.stack([table.pixels[i] for i in rows[held]])
@@ -343,7 +282,7 @@ def _reference_section(
                 solution = fit_values(values, y, plan)
                 seconds[f"fast, {layout.value}"] = time.perf_counter() - start
                 pred = real_scores(composed, solution.coefficients, held_pixels)
-                scores[f"fast, {layout.value}"] = _safe(srocc, pred, truth)
+                scores[f"fast, {layout.value}"] = safe_metric(srocc, pred, truth)
             fit = fit_reference(
                 base,
                 list(vectors),
@@ -354,7 +293,7 @@ def _reference_section(
             )
             composed = ComposedModel(base, vectors, CoefficientLayout.TENSOR)
             pred = real_scores(composed, fit.coefficients, held_pixels)
-            scores["reference, tensor"] = _safe(srocc, pred, truth)
+            scores["reference, tensor"] = safe_metric(srocc, pred, truth)
             seconds["reference, tensor"] = fit.seconds
             rows_out.append(ReferenceRow(person.name, shots, scores, seconds))
             log.info("reference %s %d: %s %s", person.name, shots, scores, seconds)
@@ -414,6 +353,7 @@ def _report(
     results: Results,
     reference: list[ReferenceRow],
     prior: CoefficientPrior | None,
+    steps: list[StepRow],
 ) -> str:
     shots = [s for s in settings.shots if any((m, s) in results.srocc for m in _methods(results))]
     groups = ", ".join(
@@ -478,6 +418,7 @@ def _report(
             f"people of the personal databases ({PRIOR_SHOTS} ratings each); mean and "
             "variance per coefficient. No test person took part.",
         ]
+        lines += step_lines(steps, prior.people, "block")
     return "\n".join(lines) + "\n"
 
 

@@ -74,3 +74,13 @@ def test_each_fold_gets_its_own_centre_and_the_centre_can_win() -> None:
     kept = lrf.fit(exact, truth, lambda rows: lrf.Penalty(np.linspace(-1, 1, 12), np.ones(12)))
     assert np.isinf(kept.alpha)
     assert np.array_equal(kept.coefficients, np.linspace(-1, 1, 12))
+
+
+def test_below_step_from_the_centre_is_kept_even_where_a_step_would_help() -> None:
+    problem, targets = planted(n=40)
+    centre = np.zeros(12)
+    few = lrf.fit(problem, targets, lambda rows: lrf.Penalty(centre, np.ones(12)))
+    assert len(targets) < lrf.STEP_FROM_RATINGS
+    assert np.isinf(few.alpha) and np.array_equal(few.coefficients, centre)
+    allowed = lrf.fit(problem, targets, lambda rows: lrf.Penalty(centre, np.ones(12)), step_from=40)
+    assert np.isfinite(allowed.alpha) and allowed.cv_srocc > few.cv_srocc

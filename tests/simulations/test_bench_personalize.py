@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tastevec.simulations.bench_personalize import GROUPS, load_people
+from tastevec.simulations.bench_personalize import GROUPS
 from tastevec.simulations.cli import main
+from tastevec.simulations.personalize_people import load_people
 
 
 def test_the_benchmark_writes_a_report_and_a_plot(
@@ -42,6 +43,10 @@ def test_the_benchmark_writes_a_report_and_a_plot(
     # the tensor layout needs 10 ratings: no 5-shot figure for it
     tensor_row = next(line for line in srocc_table.splitlines() if "fast, tensor" in line)
     assert "—" in tensor_row
+    # when to step: measured on the 2 training people, 2 draws at each number of ratings
+    steps = report.split("## When to step (training people)")[1]
+    rows = re.findall(r"^\| (\d+) \| (\d+) \| (-?\d\.\d{3}) \| (-?\d\.\d{3}) \|", steps, re.M)
+    assert [(r[0], r[1]) for r in rows] == [("5", "4"), ("10", "4")]
 
 
 def test_test_people_come_from_the_test_splits(world: Path) -> None:

@@ -1,0 +1,105 @@
+"""The photo world's people and what the personalization benchmark computes once per image:
+each image's pixels, its fast-fit values and its backbone features, plus scoring with a merged
+model and the NaN-free metrics the tables use."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tastevec.client.fast_fit import image_values
+from tastevec.client.image_cache import ImageValues
+from tastevec.common.composition import ComposedModel
+from tastevec.common.datasets.catalog import load_people_ratings
+from tastevec.common.images import iter_image_batches
+from tastevec.common.score_model import ScoreModel
+from tastevec.common.task_vector import TaskVector
+from tastevec.simulations.world.build import WORLD_FILE
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    group: str
+    name: str
+    images: tuple[Path, ...]
+    targets: np.ndarray
+
+
+@dataclass
+class ImageTable:
+    """Everything the methods need of each image, computed once per image."""
+
+    index: dict[Path, int] = field(default_factory=dict)
+    pixels: list[torch.Tensor] = field(default_factory=list)
+    values: list[ImageValues] = field(default_factory=list)
+    base_features: list[np.ndarray] = field(default_factory=list)
+    generic_features: list[np.ndarray] = field(default_factory=list)
+    seconds_per_image: float = 0.0
+
+    def rows(self, person: Person) -> np.ndarray:
+        return np.array([self.index[p] for p in person.images])
+
+
+def safe_metric(metric, pred, truth) -> float:  # type: ignore[no-untyped-def]
+    pred = np.asarray(pred, np.float64)
+    return 0.0 if np.ptp(pred) == 0 else float(metric(pred, truth))
+
+
+def load_people(world: Path, groups: Sequence[tuple[str, str]], limit: int | None) -> list[Person]:
+    spec = json.loads((world / WORLD_FILE).read_text())["databases"]
+    people = []
+    for database, split in groups:
+        entry = spec[database]
+        ratings = load_people_ratings(database, world / entry["path"], **entry["people_options"])
+        for person in ratings.split(split)[:limit]:
+            people.append(
+                Person(
+                    database,
+                    person.person,
+                    tuple(item.path for item in person.ratings),
+                    np.array([item.score for item in person.ratings]),
+                )
+            )
+    return people
+
+
+def build_table(
+    people: Sequence[Person],
+    base: ScoreModel,
+    vectors: Sequence[TaskVector],
+    generic: ScoreModel,
+    image_size: int | None,
+) -> ImageTable:
+    table = ImageTable()
+    paths = sorted({p for person in people for p in person.images})
+    preprocessing = base.preprocessing
+    if image_size is not None:
+        preprocessing = preprocessing.with_size(image_size)
+    values_seconds = 0.0  # the fast fit's per-image values only, not the baselines' features
+    for batch in iter_image_batches(paths, preprocessing.transform(), batch_size=32):
+        with torch.no_grad():
+            table.base_features += list(base.features(batch.images).numpy())
+            table.generic_features += list(generic.features(batch.images).numpy())
+        started = time.perf_counter()
+        table.values += image_values(base, vectors, batch.images)
+        values_seconds += time.perf_counter() - started
+        for path, pixels in zip(batch.paths, batch.images, strict=True):
+            table.index[path] = len(table.pixels)
+            table.pixels.append(pixels)
+    table.seconds_per_image = values_seconds / max(len(paths), 1)
+    return table
+
+
+@torch.no_grad()
+def real_scores(
+    composed: ComposedModel, coefficients: torch.Tensor, images: torch.Tensor
+) -> np.ndarray:
+    composed.set_coefficients(coefficients)
+    merged = composed.merge()
+    return torch.cat([merged(images[i : i + 64]) for i in range(0, len(images), 64)]).numpy()
