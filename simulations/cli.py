@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -71,8 +70,6 @@ def _bench_personalize(args: argparse.Namespace) -> int:
     _make_folder(args.out.parent)  # before minutes of work, not after
     if not (args.world / WORLD_FILE).exists():
         raise TastevecError(f"{args.world} is not a photo world (no {WORLD_FILE})")
-    # progress of a run that takes an hour on a CPU: one line per person, on stderr
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     settings = Settings(
         shots=tuple(args.shots),
         draws=args.draws,
