@@ -5,7 +5,9 @@ REAL-CUR-like album owners on the held-out domain), several random support draws
 number of shots; each method sees the support ratings only and is scored on the person's
 remaining images (SROCC, PLCC). Fast fits are scored with the real merged model, never with
 their linear approximation. The reference fit is compared with the fast fit on a subset, at a
-reduced image size for both. The ratings are simulated, and the report says so.
+reduced image size for both. The training people who make the population prior also show
+when the fast fit should step from its start point (`step_calibration.py`); no test person
+informs that. The ratings are simulated, and the report says so.
 """
 
 from __future__ import annotations
