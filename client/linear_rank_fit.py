@@ -63,7 +63,7 @@ class Penalty:
 @dataclass(frozen=True, slots=True)
 class LinearFit:
     coefficients: FloatArray
-    alpha: float  # inf: the centre itself won the cross-validation; no step was taken
+    alpha: float  # inf: no step was taken (too few ratings, or the centre won the CV)
     cv_srocc: float
 
 
