@@ -27,9 +27,8 @@ from tastevec.client.ratings_store import RatingsStore, parse_scale
 from tastevec.client.release_cache import pull_from_dir
 from tastevec.common.coefficients import CoefficientLayout
 from tastevec.common.errors import TastevecError
-from tastevec.simulations.bench_personalize import GROUPS
 from tastevec.simulations.machine import describe_machine, machine_table
-from tastevec.simulations.personalize_people import load_people
+from tastevec.simulations.personalize_people import TEST_GROUPS, load_people
 
 RATINGS = (10, 100)
 SCORE_COUNTS = (1_000, 10_000)
@@ -115,7 +114,7 @@ def run_device_benchmark(
     ratings: tuple[int, ...] = RATINGS,
     score_counts: tuple[int, int] = SCORE_COUNTS,
 ) -> str:
-    people = load_people(world, GROUPS[:1], None)
+    people = load_people(world, TEST_GROUPS[:1], None)
     person = next((p for p in people if len(p.images) >= max(ratings)), None)
     if person is None:
         raise TastevecError(f"no test person of {world} has {max(ratings)} ratings")
@@ -130,7 +129,7 @@ def run_device_benchmark(
             fits[(count, layout.value, "cold")] = _timed_fit(home, layout)
             fits[(count, layout.value, "warm")] = _timed_fit(home, layout)
     startup = min(_import_seconds() for _ in range(3))
-    pool = sorted({p for q in load_people(world, GROUPS, None) for p in q.images})
+    pool = sorted({p for q in load_people(world, TEST_GROUPS, None) for p in q.images})
     scoring = {}
     for count in score_counts:
         scoring[count] = _score_run(home, _image_folder(scratch, pool, count), scratch)

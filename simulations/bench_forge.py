@@ -4,8 +4,9 @@ Four forges over the same world, base and settings, differing only in what they 
 `all` (the release), `head` (the baseline: the base model with a freshly trained head),
 `top-N` (the last N blocks + head: a small vector), all three on the backbone's centre crop,
 and `all` once more on the whole image squashed to the square. Then each vector of `all` and
-`top-N` is stored in every encoding, read back and evaluated again, for size against accuracy.
-The ratings are simulated (the photo world), and the report says so.
+`top-N` is stored in every encoding, read back and evaluated again, for size against accuracy,
+and the held-out test people personalize with each set (what a scope or an encoding costs a
+person). The ratings are simulated (the photo world), and the report says so.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import logging
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +31,13 @@ from tastevec.server.evaluation import evaluate
 from tastevec.server.forge import TEST_SPLIT, forge_release
 from tastevec.server.forge_config import ForgeConfig, parse_forge_config
 from tastevec.server.keys import generate_key_pair
+from tastevec.simulations.forge_personalization import (
+    LAYOUT,
+    PersonalizationSettings,
+    personalization_srocc,
+)
 from tastevec.simulations.machine import describe_machine, machine_table
+from tastevec.simulations.personalize_people import TEST_GROUPS, Person, load_people
 from tastevec.simulations.world.build import FIGURES_FILE as CARD_FIGURES
 
 log = logging.getLogger(__name__)
@@ -56,8 +64,12 @@ def run_forge_benchmark(
     batch_size: int = 32,
     top: int = 2,
     encodings: tuple[str, ...] = ENCODINGS,
+    people_per_group: int = 4,
+    personalization: PersonalizationSettings | None = None,
 ) -> str:
-    """Run the four forges and the encoding sweep; return the report (markdown)."""
+    """Run the four forges and the encoding sweep; return the report (markdown).
+    `people_per_group`: test people of each group who personalize with every encoding (0:
+    none)."""
     key_file = scratch / "bench-key"  # kept, so that a rerun can verify and reuse releases
     if not key_file.exists():
         generate_key_pair(key_file)
@@ -93,33 +105,64 @@ def run_forge_benchmark(
             raise TastevecError(f"{release} was forged with other settings; use a new scratch")
         runs[label] = ScopeRun(label, release, work, manifest, time.perf_counter() - started)
         configs[label] = config
+    personalization = personalization or PersonalizationSettings()
+    people = load_people(world, TEST_GROUPS, people_per_group) if people_per_group else []
     sweep = {
-        scope: _encoding_sweep(configs[scope], runs[scope], encodings)
+        scope: _encoding_sweep(configs[scope], runs[scope], encodings, people, personalization)
         for scope in ("all", f"top-{top}")
     }
-    return _report(world, configs["all"], runs, sweep, top, encodings)
+    return _report(world, configs["all"], runs, sweep, top, encodings, people, personalization)
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    """One scope's vectors in every encoding: {database: {encoding: {"bytes", "srocc",
+    "plcc"}}} on each database's test split, and {encoding: {shots: SROCC}} of the test
+    people's personal models."""
+
+    databases: dict[str, dict[str, dict[str, float]]]
+    personal: dict[str, dict[int, float]]
 
 
 def _encoding_sweep(
-    config: ForgeConfig, run: ScopeRun, encodings: tuple[str, ...]
-) -> dict[str, dict[str, dict[str, float]]]:
-    """{database: {encoding: {"bytes", "srocc", "plcc"}}} with each vector read back."""
+    config: ForgeConfig,
+    run: ScopeRun,
+    encodings: tuple[str, ...],
+    people: Sequence[Person],
+    personalization: PersonalizationSettings,
+) -> Sweep:
+    """Each vector written in each encoding, read back and evaluated again; then the test
+    people personalize with the whole set in that encoding (on the CPU, as a device would)."""
     device = default_device()
     model = load_release_model(run.release, run.manifest).to(device)
+    personal_base = load_release_model(run.release, run.manifest)
     base = {k: v.clone() for k, v in model.state_dict().items()}
-    results: dict[str, dict[str, dict[str, float]]] = {}
-    for database in config.databases:
-        vector = TaskVector.load(run.work / f"{database.name}.task-vector.safetensors")
-        test = load_image_scores(database.name, database.root, **dict(database.options))
-        results[database.name] = {}
-        for encoding in encodings:
+    vectors = {
+        database.name: TaskVector.load(run.work / f"{database.name}.task-vector.safetensors")
+        for database in config.databases
+    }
+    tests = {
+        database.name: load_image_scores(
+            database.name, database.root, **dict(database.options)
+        ).split(TEST_SPLIT)
+        for database in config.databases
+    }
+    sweep = Sweep({name: {} for name in vectors}, {})
+    for encoding in encodings:
+        shipped = []
+        for name, vector in vectors.items():
             data = vector.to_bytes(encoding)
-            shipped = TaskVector.from_bytes(data, origin=f"{database.name} {encoding}")
-            model.load_state_dict(shipped.apply_to(base))
-            metrics = evaluate(model, test.split(TEST_SPLIT), model.preprocessing, device=device)
-            results[database.name][encoding] = {"bytes": len(data), **metrics}
-            log.info("%s %s %s: %s", run.scope, database.name, encoding, metrics)
-    return results
+            shipped.append(TaskVector.from_bytes(data, origin=f"{name} {encoding}"))
+            model.load_state_dict(shipped[-1].apply_to(base))
+            metrics = evaluate(model, tests[name], model.preprocessing, device=device)
+            sweep.databases[name][encoding] = {"bytes": len(data), **metrics}
+            log.info("%s %s %s: %s", run.scope, name, encoding, metrics)
+        if people:
+            sweep.personal[encoding] = personalization_srocc(
+                personal_base, shipped, people, personalization
+            )
+            log.info("%s %s personal: %s", run.scope, encoding, sweep.personal[encoding])
+    return sweep
 
 
 def _signed(value: float) -> str:
@@ -131,9 +174,11 @@ def _report(
     world: Path,
     config: ForgeConfig,
     runs: dict[str, ScopeRun],
-    sweep: dict[str, dict[str, dict[str, dict[str, float]]]],
+    sweep: dict[str, Sweep],
     top: int,
     encodings: tuple[str, ...],
+    people: Sequence[Person],
+    personalization: PersonalizationSettings,
 ) -> str:
     full, head, small = runs["all"].manifest, runs["head"].manifest, runs[f"top-{top}"].manifest
     whole = runs[WHOLE_IMAGE].manifest
@@ -215,7 +260,8 @@ def _report(
         "| scope | encoding | MB per vector | vs float32 size | mean SROCC | SROCC cost |",
         "|---|---|---|---|---|---|",
     ]
-    for scope, results in sweep.items():
+    for scope, scope_sweep in sweep.items():
+        results = scope_sweep.databases
         reference_size = statistics.mean(r["float32"]["bytes"] for r in results.values())
         reference = statistics.mean(r["float32"]["srocc"] for r in results.values())
         for encoding in encodings:
@@ -225,11 +271,8 @@ def _report(
                 f"| {scope} | {encoding} | {size / 1e6:.2f} | {size / reference_size:.3f} "
                 f"| {accuracy:.3f} | {_signed(accuracy - reference)} |"
             )
+    lines += ["", *_personal_lines(sweep, encodings, people, personalization), ""]
     lines += [
-        "",
-        "Personalisation accuracy per scope and encoding needs the client's coefficient fitting "
-        "(issue 5); it is not measured here yet.",
-        "",
         "Wall time of each forge in this run, including loading, evaluation and release "
         "writing: "
         + ", ".join(f"{run.scope} {run.wall_seconds:.0f} s" for run in runs.values())
@@ -239,3 +282,35 @@ def _report(
         "",
     ]
     return "\n".join(lines)
+
+
+def _personal_lines(
+    sweep: dict[str, Sweep],
+    encodings: tuple[str, ...],
+    people: Sequence[Person],
+    settings: PersonalizationSettings,
+) -> list[str]:
+    """The personalization accuracy of each scope and encoding, against `all` in float32."""
+    if not people:
+        return ["Personalization accuracy per scope and encoding: not measured in this run."]
+    shots = [n for n in settings.shots if n in sweep["all"].personal.get("float32", {})]
+    groups = ", ".join(sorted({p.group for p in people}))
+    lines = [
+        "## Personalization accuracy per scope and encoding",
+        "",
+        f"{len(people)} held-out test people ({groups}), {settings.draws} random support "
+        "draws at each number of shots, the same people and draws for every row. Each fits "
+        f"the client's default coefficients (fast, {LAYOUT.value} layout) with that set of "
+        "six task vectors and scores their held-out ratings with the real merged model. "
+        "Mean SROCC; the change is against scope `all` in float32.",
+        "",
+        "| scope | encoding | " + " | ".join(f"SROCC @ {n} | change @ {n}" for n in shots) + " |",
+        "|---|---|" + "---|---|" * len(shots),
+    ]
+    reference = sweep["all"].personal["float32"]
+    for scope, scope_sweep in sweep.items():
+        for encoding in encodings:
+            figures = scope_sweep.personal[encoding]
+            cells = [f"{figures[n]:.3f} | {_signed(figures[n] - reference[n])}" for n in shots]
+            lines.append(f"| {scope} | {encoding} | " + " | ".join(cells) + " |")
+    return lines

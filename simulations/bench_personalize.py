@@ -41,6 +41,7 @@ from tastevec.simulations.personalize_baselines import (
     ridge_predictions,
 )
 from tastevec.simulations.personalize_people import (
+    TEST_GROUPS,
     ImageTable,
     Person,
     build_table,
@@ -53,7 +54,6 @@ from tastevec.simulations.step_calibration import StepRow, calibrate_steps, step
 log = logging.getLogger(__name__)
 
 LAYOUTS = (CoefficientLayout.GLOBAL, CoefficientLayout.BLOCK, CoefficientLayout.TENSOR)
-GROUPS = (("flickr_aes", "test"), ("para", "test"), ("real_cur", "test"))
 PRIOR_GROUPS = (("flickr_aes", "train"), ("para", "train"))
 GENERIC = "ava"  # the generic (GIAA) model: the AVA task vector's own model
 PRIOR_SHOTS = 100
@@ -116,7 +116,7 @@ def run_personalize_benchmark(
     sources = [v.source for v in vectors]
     names = composed_tensor_names(base.state_dict(), vectors)
     generic = _single(base, vectors, sources.index(GENERIC))
-    people = load_people(world, GROUPS, settings.people)
+    people = load_people(world, TEST_GROUPS, settings.people)
     log.info("%d test people; computing per-image values", len(people))
     table = build_table(people, base, vectors, generic, None)
     plans = {layout: CoefficientPlan.for_tensors(layout, names) for layout in LAYOUTS}

@@ -53,7 +53,12 @@ def _bench_forge(args: argparse.Namespace) -> int:
             raise TastevecError(f"{world} is not a photo world (no {WORLD_FILE})")
         build_world(world, world_size("standard"))
     report = run_forge_benchmark(
-        world, args.scratch, image_size=args.image_size, epochs=args.epochs, top=args.top
+        world,
+        args.scratch,
+        image_size=args.image_size,
+        epochs=args.epochs,
+        top=args.top,
+        people_per_group=args.people,
     )
     _write_report(args.out, report)
     return 0
@@ -158,6 +163,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     forge.add_argument("--image-size", type=_positive, default=128)
     forge.add_argument("--epochs", type=_positive, default=3)
     forge.add_argument("--top", type=_positive, default=2, help="N of the top-N scope")
+    forge.add_argument(
+        "--people",
+        type=int,
+        default=4,
+        help="test people per group who personalize with every scope and encoding "
+        "(0: none; default: %(default)s)",
+    )
     forge.set_defaults(handler=_bench_forge)
     personalize = suites.add_parser(
         "personalize", help="fit the test people's coefficients; compare with baselines"

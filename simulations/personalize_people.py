@@ -22,6 +22,10 @@ from tastevec.common.score_model import ScoreModel
 from tastevec.common.task_vector import TaskVector
 from tastevec.simulations.world.build import WORLD_FILE
 
+# The held-out test people: FLICKR-AES-like and PARA-like raters on the training domain, and
+# REAL-CUR-like album owners on the held-out domain.
+TEST_GROUPS = (("flickr_aes", "test"), ("para", "test"), ("real_cur", "test"))
+
 
 @dataclass(frozen=True, slots=True)
 class Person:
@@ -73,9 +77,11 @@ def build_table(
     people: Sequence[Person],
     base: ScoreModel,
     vectors: Sequence[TaskVector],
-    generic: ScoreModel,
+    generic: ScoreModel | None,
     image_size: int | None,
 ) -> ImageTable:
+    """The table of every image the people rated; `generic` None: no backbone features (only
+    the fast fit's values and the pixels)."""
     table = ImageTable()
     paths = sorted({p for person in people for p in person.images})
     preprocessing = base.preprocessing
@@ -83,9 +89,10 @@ def build_table(
         preprocessing = preprocessing.with_size(image_size)
     values_seconds = 0.0  # the fast fit's per-image values only, not the baselines' features
     for batch in iter_image_batches(paths, preprocessing.transform(), batch_size=32):
-        with torch.no_grad():
-            table.base_features += list(base.features(batch.images).numpy())
-            table.generic_features += list(generic.features(batch.images).numpy())
+        if generic is not None:
+            with torch.no_grad():
+                table.base_features += list(base.features(batch.images).numpy())
+                table.generic_features += list(generic.features(batch.images).numpy())
         started = time.perf_counter()
         table.values += image_values(base, vectors, batch.images)
         values_seconds += time.perf_counter() - started

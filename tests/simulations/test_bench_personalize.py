@@ -7,9 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tastevec.simulations.bench_personalize import GROUPS
 from tastevec.simulations.cli import main
-from tastevec.simulations.personalize_people import load_people
+from tastevec.simulations.personalize_people import TEST_GROUPS, load_people
 
 
 def test_the_benchmark_writes_a_report_and_a_plot(
@@ -50,7 +49,7 @@ def test_the_benchmark_writes_a_report_and_a_plot(
 
 
 def test_test_people_come_from_the_test_splits(world: Path) -> None:
-    people = load_people(world, GROUPS, None)
+    people = load_people(world, TEST_GROUPS, None)
     card = json.loads((world / "world.json").read_text())["databases"]
     flickr_test = set(card["flickr_aes"]["people_options"]["test_workers"])
     assert {p.name for p in people if p.group == "flickr_aes"} <= flickr_test
