@@ -1,4 +1,4 @@
-"""How well a score model ranks a database's test split: SROCC and PLCC."""
+"""How well a score model ranks a database's test split: its predictions, SROCC and PLCC."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from tastevec.common.metrics import plcc, srocc
 from tastevec.common.preprocessing import Preprocessing
 
 
-@torch.no_grad()
 def evaluate(
     model: nn.Module,
     items: Sequence[ScoredImage],
@@ -26,6 +25,35 @@ def evaluate(
     show_progress: bool = False,
 ) -> dict[str, float]:
     """{"srocc", "plcc", "test_images"} of the model's scores against the items' scores."""
+    predictions = predict(
+        model,
+        items,
+        preprocessing,
+        device=device,
+        batch_size=batch_size,
+        label=label,
+        show_progress=show_progress,
+    )
+    truth = [item.score for item in items]
+    return {
+        "srocc": round(srocc(predictions, truth), 4),
+        "plcc": round(plcc(predictions, truth), 4),
+        "test_images": len(items),
+    }
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module,
+    items: Sequence[ScoredImage],
+    preprocessing: Preprocessing,
+    *,
+    device: torch.device,
+    batch_size: int = 64,
+    label: str = "",
+    show_progress: bool = False,
+) -> list[float]:
+    """The model's score of each item's image, in order (eval mode)."""
     model.eval()
     predictions: list[float] = []
     batches = iter_image_batches(
@@ -34,9 +62,4 @@ def evaluate(
     total = -(-len(items) // batch_size)
     for batch in tqdm(batches, total=total, desc=f"evaluate {label}", disable=not show_progress):
         predictions.extend(model(batch.images.to(device)).float().cpu().tolist())
-    truth = [item.score for item in items]
-    return {
-        "srocc": round(srocc(predictions, truth), 4),
-        "plcc": round(plcc(predictions, truth), 4),
-        "test_images": len(items),
-    }
+    return predictions

@@ -24,10 +24,10 @@ from tastevec.common.device import default_device
 from tastevec.common.errors import TastevecError
 from tastevec.common.release import verify_release
 from tastevec.common.release_manifest import Manifest
-from tastevec.common.release_model import load_release_model
+from tastevec.common.release_model import load_release_model, load_release_task_vectors
 from tastevec.common.signing import load_private_key
 from tastevec.common.task_vector import TaskVector
-from tastevec.server.evaluation import evaluate
+from tastevec.server.evaluation import evaluate, predict
 from tastevec.server.forge import TEST_SPLIT, forge_release
 from tastevec.server.forge_config import ForgeConfig, parse_forge_config
 from tastevec.server.keys import generate_key_pair
@@ -37,6 +37,7 @@ from tastevec.simulations.forge_personalization import (
     personalization_srocc,
 )
 from tastevec.simulations.machine import describe_machine, machine_table
+from tastevec.simulations.paired_bootstrap import srocc_gain_interval
 from tastevec.simulations.personalize_people import TEST_GROUPS, Person, load_people
 from tastevec.simulations.world.build import FIGURES_FILE as CARD_FIGURES
 
@@ -105,13 +106,41 @@ def run_forge_benchmark(
             raise TastevecError(f"{release} was forged with other settings; use a new scratch")
         runs[label] = ScopeRun(label, release, work, manifest, time.perf_counter() - started)
         configs[label] = config
+    intervals = _gain_intervals(configs["all"], runs["all"], runs["head"])
     personalization = personalization or PersonalizationSettings()
     people = load_people(world, TEST_GROUPS, people_per_group) if people_per_group else []
     sweep = {
         scope: _encoding_sweep(configs[scope], runs[scope], encodings, people, personalization)
         for scope in ("all", f"top-{top}")
     }
-    return _report(world, configs["all"], runs, sweep, top, encodings, people, personalization)
+    return _report(
+        world, configs["all"], runs, intervals, sweep, top, encodings, people, personalization
+    )
+
+
+def _gain_intervals(
+    config: ForgeConfig, full: ScopeRun, head: ScopeRun
+) -> dict[str, tuple[float, float]]:
+    """{database: 95 % paired bootstrap interval of the full fine-tune's SROCC gain over the
+    head-only baseline}, both scoring the same test images."""
+    device = default_device()
+    models = {}
+    for run in (full, head):
+        model = load_release_model(run.release, run.manifest).to(device)
+        base = {k: v.clone() for k, v in model.state_dict().items()}
+        vectors = {v.source: v for v in load_release_task_vectors(run.release, run.manifest)}
+        models[run.scope] = (model, base, vectors)
+    intervals = {}
+    for database in config.databases:
+        test = load_image_scores(database.name, database.root, **dict(database.options))
+        items = test.split(TEST_SPLIT)
+        found = {}
+        for scope, (model, base, vectors) in models.items():
+            model.load_state_dict(vectors[database.name].apply_to(base))
+            found[scope] = predict(model, items, model.preprocessing, device=device)
+        truth = [item.score for item in items]
+        intervals[database.name] = srocc_gain_interval(found[head.scope], found[full.scope], truth)
+    return intervals
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +203,7 @@ def _report(
     world: Path,
     config: ForgeConfig,
     runs: dict[str, ScopeRun],
+    intervals: dict[str, tuple[float, float]],
     sweep: dict[str, Sweep],
     top: int,
     encodings: tuple[str, ...],
@@ -228,29 +258,37 @@ def _report(
         "## Accuracy: fine-tuned vs a freshly trained head on the frozen base",
         "",
         "Agreement is the world card's split-half inter-rater SROCC of the database: how well "
-        "half of its raters predict the other half.",
+        "half of its raters predict the other half. The gain's interval is the 95 % paired "
+        "bootstrap interval (2,000 resamples of the test images, both models scoring the same "
+        "images); the fine-tune is clearly better where the whole interval is above zero.",
         "",
-        f"| database | agreement | head only SROCC | all SROCC | gain | top-{top} SROCC "
-        "| all PLCC | all, whole image SROCC |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| database | agreement | head only SROCC | all SROCC | gain | gain, 95 % interval "
+        f"| clearly better | top-{top} SROCC | all PLCC | all, whole image SROCC |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     card = json.loads((world / CARD_FIGURES).read_text())["databases"]
-    gains = []
+    gains, clearly = [], []
     for entry in full.task_vectors:
         base_only = head.task_vector(entry.source).metrics["srocc"]
         reduced = small.task_vector(entry.source).metrics["srocc"]
         squashed = whole.task_vector(entry.source).metrics["srocc"]
         gain = entry.metrics["srocc"] - base_only
         gains.append(gain)
+        low, high = intervals[entry.source]
+        if low > 0:
+            clearly.append(entry.source)
         lines.append(
             f"| {entry.source} | {card[entry.source]['agreement']:.3f} | {base_only:.3f} "
-            f"| {entry.metrics['srocc']:.3f} | {gain:+.3f} | {reduced:.3f} "
-            f"| {entry.metrics['plcc']:.3f} | {squashed:.3f} |"
+            f"| {entry.metrics['srocc']:.3f} | {gain:+.3f} | {low:+.3f} to {high:+.3f} "
+            f"| {'yes' if low > 0 else 'no'} | {reduced:.3f} | {entry.metrics['plcc']:.3f} "
+            f"| {squashed:.3f} |"
         )
     lines += [
         "",
         f"Mean gain of the full fine-tune over the head-only baseline: "
-        f"**{statistics.mean(gains):+.3f} SROCC** (smallest {min(gains):+.3f}).",
+        f"**{statistics.mean(gains):+.3f} SROCC** (smallest {min(gains):+.3f}). Clearly better "
+        f"on **{len(clearly)} of {len(gains)}** databases"
+        + (f" ({', '.join(clearly)})." if clearly else "."),
         "",
         "## Task vector size per scope and encoding, and its accuracy cost",
         "",

@@ -38,7 +38,10 @@ def test_every_training_database_has_time_and_accuracy(report: str) -> None:
     for name in ("ava", "flickr_aes", "tad66k", "para", "koniq10k", "spaq"):
         timing, accuracy = rows(report, name)
         assert float(timing[4]) > 0  # images/s
-        assert all(-1 <= float(cell) <= 1 for cell in accuracy[1:4] + accuracy[5:7])
+        assert all(-1 <= float(cell) <= 1 for cell in accuracy[1:4] + accuracy[7:10])
+        low, high = (float(end) for end in accuracy[5].split(" to "))
+        assert -2 <= low <= high <= 2
+        assert accuracy[6] == ("yes" if low > 0 else "no")
 
 
 def test_encoding_sweep_sizes_follow_the_encodings(report: str) -> None:
