@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from tastevec.common.datasets.catalog import load_image_scores
 from tastevec.common.device import default_device
 from tastevec.common.errors import TastevecError
@@ -146,11 +148,11 @@ def _gain_intervals(
 @dataclass(frozen=True, slots=True)
 class Sweep:
     """One scope's vectors in every encoding: {database: {encoding: {"bytes", "srocc",
-    "plcc"}}} on each database's test split, and {encoding: {shots: SROCC}} of the test
-    people's personal models."""
+    "plcc"}}} on each database's test split, and {encoding: {shots: [SROCC of each fit]}}
+    of the test people's personal models."""
 
     databases: dict[str, dict[str, dict[str, float]]]
-    personal: dict[str, dict[int, float]]
+    personal: dict[str, dict[int, list[float]]]
 
 
 def _encoding_sweep(
@@ -190,7 +192,8 @@ def _encoding_sweep(
             sweep.personal[encoding] = personalization_srocc(
                 personal_base, shipped, people, personalization
             )
-            log.info("%s %s personal: %s", run.scope, encoding, sweep.personal[encoding])
+            means = {n: round(float(np.mean(v)), 4) for n, v in sweep.personal[encoding].items()}
+            log.info("%s %s personal: %s", run.scope, encoding, means)
     return sweep
 
 
@@ -340,7 +343,9 @@ def _personal_lines(
         "draws at each number of shots, the same people and draws for every row. Each fits "
         f"the client's default coefficients (fast, {LAYOUT.value} layout) with that set of "
         "six task vectors and scores their held-out ratings with the real merged model. "
-        "Mean SROCC; the change is against scope `all` in float32.",
+        "Mean SROCC over the fits; the change is against scope `all` in float32, fit by fit, "
+        "± its standard error (the spread of the paired differences over the square root of "
+        "the number of fits).",
         "",
         "| scope | encoding | " + " | ".join(f"SROCC @ {n} | change @ {n}" for n in shots) + " |",
         "|---|---|" + "---|---|" * len(shots),
@@ -348,7 +353,13 @@ def _personal_lines(
     reference = sweep["all"].personal["float32"]
     for scope, scope_sweep in sweep.items():
         for encoding in encodings:
-            figures = scope_sweep.personal[encoding]
-            cells = [f"{figures[n]:.3f} | {_signed(figures[n] - reference[n])}" for n in shots]
+            cells = []
+            for n in shots:
+                scores = np.asarray(scope_sweep.personal[encoding][n])
+                change = scores - np.asarray(reference[n])
+                error = change.std(ddof=1) / np.sqrt(len(change)) if len(change) > 1 else 0.0
+                cells.append(f"{scores.mean():.3f} | {_signed(change.mean())} ± {error:.4f}")
             lines.append(f"| {scope} | {encoding} | " + " | ".join(cells) + " |")
+    counts = ", ".join(f"{len(reference[n])} at {n} shots" for n in shots)
+    lines += ["", f"Fits per row: {counts}."]
     return lines

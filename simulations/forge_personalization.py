@@ -41,9 +41,10 @@ def personalization_srocc(
     vectors: Sequence[TaskVector],
     people: Sequence[Person],
     settings: PersonalizationSettings,
-) -> dict[int, float]:
-    """{shots: mean held-out SROCC over people and draws} of the fast fit with `vectors`.
-    A person with fewer than shots + 5 ratings is left out at that number of shots."""
+) -> dict[int, list[float]]:
+    """{shots: held-out SROCC of each fit} of the fast fit with `vectors`, person by person
+    and draw by draw (the same order for every set of vectors). A person with fewer than
+    shots + 5 ratings is left out at that number of shots."""
     table = build_table(people, base, vectors, None, None)
     plan = CoefficientPlan.for_tensors(LAYOUT, composed_tensor_names(base.state_dict(), vectors))
     composed = ComposedModel(base, vectors, LAYOUT)
@@ -62,5 +63,4 @@ def personalization_srocc(
                 pixels = torch.stack([table.pixels[i] for i in rows[held]])
                 pred = real_scores(composed, solution.coefficients, pixels)
                 found[shots].append(safe_metric(srocc, pred, person.targets[held]))
-    log.info("personalization with %s: %s", [v.source for v in vectors], found)
-    return {shots: float(np.mean(scores)) for shots, scores in found.items() if scores}
+    return {shots: scores for shots, scores in found.items() if scores}

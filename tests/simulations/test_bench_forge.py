@@ -1,5 +1,7 @@
 """The forge benchmark on the small world: three forges, the encoding sweep, one report."""
 
+import re
+
 import pytest
 
 from tastevec.simulations.bench_forge import ENCODINGS, run_forge_benchmark
@@ -81,5 +83,8 @@ def test_people_personalize_with_every_scope_and_encoding(report: str) -> None:
         assert list(found) == list(ENCODINGS)
         for cells in found.values():
             assert -1 <= float(cells[2]) <= 1 and -1 <= float(cells[4]) <= 1
+            change, error = cells[3].split(" ± ")
+            assert -2 <= float(change) <= 2 and float(error) >= 0
     reference = {cells[1]: cells for cells in rows(personal, "all")}["float32"]
-    assert reference[3] == reference[5] == "0.0000"
+    assert reference[3] == reference[5] == "0.0000 ± 0.0000"
+    assert re.search(r"Fits per row: [1-9]\d* at 10 shots, [1-9]\d* at 20 shots\.", personal)
