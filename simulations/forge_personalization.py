@@ -9,7 +9,6 @@ side by side.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,8 +22,6 @@ from tastevec.common.metrics import srocc
 from tastevec.common.score_model import ScoreModel
 from tastevec.common.task_vector import TaskVector
 from tastevec.simulations.personalize_people import Person, build_table, real_scores, safe_metric
-
-log = logging.getLogger(__name__)
 
 LAYOUT = CoefficientLayout.BLOCK  # the client's default
 
