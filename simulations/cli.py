@@ -165,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     forge.add_argument("--top", type=_positive, default=2, help="N of the top-N scope")
     forge.add_argument(
         "--people",
-        type=int,
+        type=_non_negative,
         default=4,
         help="test people per group who personalize with every scope and encoding "
         "(0: none; default: %(default)s)",
@@ -184,9 +184,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--people", type=_positive, help="test people per group (default: all)"
     )
     personalize.add_argument(
-        "--prior-people", type=int, default=30, help="training people for the prior (0: none)"
+        "--prior-people",
+        type=_non_negative,
+        default=30,
+        help="training people for the prior (0: none)",
     )
-    personalize.add_argument("--reference-people", type=int, default=10)
+    personalize.add_argument("--reference-people", type=_non_negative, default=10)
     personalize.add_argument("--reference-image-size", type=_positive, default=64)
     personalize.add_argument("--reference-steps", type=_positive, default=500)
     personalize.set_defaults(handler=_bench_personalize)
@@ -224,4 +227,11 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or a positive integer, got {text}")
     return value

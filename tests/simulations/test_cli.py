@@ -70,6 +70,19 @@ def test_bad_arguments_exit_with_a_usage_error(capsys: pytest.CaptureFixture[str
     assert "must be a positive integer" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "command",
+    [["bench", "forge", "--people", "-1"], ["bench", "personalize", "--prior-people", "-2"]],
+)
+def test_a_negative_count_of_people_is_a_usage_error(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(command)
+    assert exit_info.value.code == 2
+    assert "must be 0 or a positive integer, got -" in capsys.readouterr().err
+
+
 def test_unwritable_output_is_a_one_line_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
