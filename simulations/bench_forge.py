@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from tastevec.common.datasets.catalog import load_image_scores
+from tastevec.common.datasets.records import ScoredImage
 from tastevec.common.device import default_device
 from tastevec.common.errors import TastevecError
 from tastevec.common.release import verify_release
@@ -108,11 +109,12 @@ def run_forge_benchmark(
             raise TastevecError(f"{release} was forged with other settings; use a new scratch")
         runs[label] = ScopeRun(label, release, work, manifest, time.perf_counter() - started)
         configs[label] = config
-    intervals = _gain_intervals(configs["all"], runs["all"], runs["head"])
+    tests = _test_splits(configs["all"])  # every forge saw the same databases
+    intervals = _gain_intervals(tests, runs["all"], runs["head"])
     personalization = personalization or PersonalizationSettings()
     people = load_people(world, TEST_GROUPS, people_per_group) if people_per_group else []
     sweep = {
-        scope: _encoding_sweep(configs[scope], runs[scope], encodings, people, personalization)
+        scope: _encoding_sweep(runs[scope], tests, encodings, people, personalization)
         for scope in ("all", f"top-{top}")
     }
     return _report(
@@ -120,8 +122,18 @@ def run_forge_benchmark(
     )
 
 
+def _test_splits(config: ForgeConfig) -> dict[str, tuple[ScoredImage, ...]]:
+    """{database: its test split}, in the config's order."""
+    return {
+        database.name: load_image_scores(
+            database.name, database.root, **dict(database.options)
+        ).split(TEST_SPLIT)
+        for database in config.databases
+    }
+
+
 def _gain_intervals(
-    config: ForgeConfig, full: ScopeRun, head: ScopeRun
+    tests: dict[str, tuple[ScoredImage, ...]], full: ScopeRun, head: ScopeRun
 ) -> dict[str, tuple[float, float]]:
     """{database: 95 % paired bootstrap interval of the full fine-tune's SROCC gain over the
     head-only baseline}, both scoring the same test images."""
@@ -133,15 +145,13 @@ def _gain_intervals(
         vectors = {v.source: v for v in load_release_task_vectors(run.release, run.manifest)}
         models[run.scope] = (model, base, vectors)
     intervals = {}
-    for database in config.databases:
-        test = load_image_scores(database.name, database.root, **dict(database.options))
-        items = test.split(TEST_SPLIT)
+    for name, items in tests.items():
         found = {}
         for scope, (model, base, vectors) in models.items():
-            model.load_state_dict(vectors[database.name].apply_to(base))
+            model.load_state_dict(vectors[name].apply_to(base))
             found[scope] = predict(model, items, model.preprocessing, device=device)
         truth = [item.score for item in items]
-        intervals[database.name] = srocc_gain_interval(found[head.scope], found[full.scope], truth)
+        intervals[name] = srocc_gain_interval(found[head.scope], found[full.scope], truth)
     return intervals
 
 
@@ -156,8 +166,8 @@ class Sweep:
 
 
 def _encoding_sweep(
-    config: ForgeConfig,
     run: ScopeRun,
+    tests: dict[str, tuple[ScoredImage, ...]],
     encodings: tuple[str, ...],
     people: Sequence[Person],
     personalization: PersonalizationSettings,
@@ -169,14 +179,7 @@ def _encoding_sweep(
     personal_base = load_release_model(run.release, run.manifest)
     base = {k: v.clone() for k, v in model.state_dict().items()}
     vectors = {
-        database.name: TaskVector.load(run.work / f"{database.name}.task-vector.safetensors")
-        for database in config.databases
-    }
-    tests = {
-        database.name: load_image_scores(
-            database.name, database.root, **dict(database.options)
-        ).split(TEST_SPLIT)
-        for database in config.databases
+        name: TaskVector.load(run.work / f"{name}.task-vector.safetensors") for name in tests
     }
     sweep = Sweep({name: {} for name in vectors}, {})
     for encoding in encodings:
