@@ -1,4 +1,5 @@
-"""The forge benchmark on the small world: three forges, the encoding sweep, one report."""
+"""The forge benchmark on the small world: four forges, the gain intervals, the encoding sweep
+with the people's personalization, one report."""
 
 import re
 
