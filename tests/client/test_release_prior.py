@@ -1,4 +1,5 @@
-"""A population prior shipped in a release: fit starts from it and is pulled toward it."""
+"""A population prior shipped in a release: the fit's start leans on it when the person has
+rated few images, and the fit is pulled toward it."""
 
 import shutil
 from dataclasses import replace
@@ -8,9 +9,11 @@ import pytest
 import torch
 
 from tastevec.client.cli import main
+from tastevec.client.fast_fit import PRIOR_RATINGS
 from tastevec.client.home import Home
 from tastevec.client.personal_profile import load_profile
 from tastevec.client.release_cache import load_current_release
+from tastevec.client.zero_shot import initial_coefficients
 from tastevec.common.coefficient_prior import CoefficientPrior
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
 from tastevec.common.composition import composed_tensor_names
@@ -59,10 +62,16 @@ def test_fit_follows_the_prior_of_the_release_unless_told_not_to(
     assert "prior from 12 people" in capsys.readouterr().out
     installed = load_current_release(Home(home))
     profile = load_profile(Home(home).profiles, installed.manifest.release_id)
-    # the pull toward the mean (its strength chosen by cross-validation) keeps them near it
-    assert torch.allclose(profile.coefficient_matrix(), torch.full((1, 6), 0.37), atol=0.01)
+    # 30 ratings, too few to step: the start blends the person's own (the paper's
+    # initialisation from their ratings) with the prior's mean, worth PRIOR_RATINGS ratings
+    own_start = initial_coefficients(profile.summary["zero_shot_srocc"])
+    weight = profile.ratings / (profile.ratings + PRIOR_RATINGS)
+    expected = weight * own_start + (1 - weight) * 0.37
+    assert profile.ratings == 30
+    assert torch.allclose(profile.coefficient_matrix()[0], expected, atol=1e-3)
     assert profile.summary["prior_people"] == 12
     assert main(["fit", "--home", str(home), "--layout", "global", "--no-prior"]) == 0
     free = load_profile(Home(home).profiles, installed.manifest.release_id)
     assert free.summary["prior_people"] is None
-    assert not torch.allclose(free.coefficient_matrix(), torch.full((1, 6), 0.37), atol=0.01)
+    assert torch.allclose(free.coefficient_matrix()[0], own_start, atol=1e-3)
+    assert not torch.allclose(free.coefficient_matrix(), profile.coefficient_matrix(), atol=0.01)
