@@ -147,11 +147,9 @@ def fit_values(
         prior_mean = prior.mean.reshape(-1).double().numpy()
 
         def penalty_for(subset: np.ndarray) -> linear_rank_fit.Penalty:
-            # the prior's mean counts as PRIOR_RATINGS ratings against the person's own start
             init = initial_coefficients(zero_shot_srocc(own[subset], targets[subset]))
             own_start = np.tile(init.double().numpy(), plan.num_groups)
-            weight = len(subset) / (len(subset) + PRIOR_RATINGS)
-            centre = weight * own_start + (1.0 - weight) * prior_mean
+            centre = prior_blend(own_start, prior_mean, len(subset))
             return linear_rank_fit.Penalty(centre, precision / precision.mean(), TRUST_RADIUS)
 
     else:
@@ -176,3 +174,12 @@ def fit_values(
         alpha=fit.alpha,
         cv_srocc=fit.cv_srocc,
     )
+
+
+def prior_blend(
+    own_start: np.ndarray, prior_mean: np.ndarray, ratings: int, worth: float = PRIOR_RATINGS
+) -> np.ndarray:
+    """The centre with a prior: the prior's mean counts as `worth` ratings against the start
+    from the person's own `ratings` (0: the prior is ignored; inf: the prior's mean alone)."""
+    weight = ratings / (ratings + worth)
+    return weight * own_start + (1.0 - weight) * prior_mean

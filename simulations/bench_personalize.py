@@ -49,6 +49,7 @@ from tastevec.simulations.personalize_people import (
     real_scores,
     safe_metric,
 )
+from tastevec.simulations.prior_calibration import PriorRow, calibrate_prior_worth, prior_lines
 from tastevec.simulations.step_calibration import StepRow, calibrate_steps, step_lines
 
 log = logging.getLogger(__name__)
@@ -91,9 +92,8 @@ class Results:
         )
 
 
-def population_prior(
-    people: Sequence[Person], table: ImageTable, plan: CoefficientPlan
-) -> CoefficientPrior:
+def prior_fits(people: Sequence[Person], table: ImageTable, plan: CoefficientPlan) -> torch.Tensor:
+    """Each person's fast fit on PRIOR_SHOTS of their ratings: [people, groups, K]."""
     coefficients = []
     rng = np.random.default_rng(12345)
     for person in people:
@@ -101,9 +101,12 @@ def population_prior(
         chosen = rng.permutation(len(rows))[:PRIOR_SHOTS]
         solution = fit_values([table.values[i] for i in rows[chosen]], person.targets[chosen], plan)
         coefficients.append(solution.coefficients)
-    stacked = torch.stack(coefficients)
-    variance = stacked.var(0).clamp_min(1e-4)
-    return CoefficientPrior(plan.layout, stacked.mean(0), variance, len(people))
+    return torch.stack(coefficients)
+
+
+def population_prior(fits: torch.Tensor, plan: CoefficientPlan) -> CoefficientPrior:
+    variance = fits.var(0).clamp_min(1e-4)
+    return CoefficientPrior(plan.layout, fits.mean(0), variance, len(fits))
 
 
 def run_personalize_benchmark(
@@ -121,12 +124,24 @@ def run_personalize_benchmark(
     table = build_table(people, base, vectors, generic, None)
     plans = {layout: CoefficientPlan.for_tensors(layout, names) for layout in LAYOUTS}
     composed = {layout: ComposedModel(base, vectors, layout) for layout in LAYOUTS}
-    prior, steps = None, []
+    prior, steps, worths = None, [], []
     if settings.prior_people:
         trainers = load_people(world, PRIOR_GROUPS, settings.prior_people // 2)
         prior_table = build_table(trainers, base, vectors, generic, None)
-        prior = population_prior(trainers, prior_table, plans[CoefficientLayout.BLOCK])
         block = CoefficientLayout.BLOCK
+        fits = prior_fits(trainers, prior_table, plans[block])
+        prior = population_prior(fits, plans[block])
+        worths = calibrate_prior_worth(
+            trainers,
+            prior_table,
+            fits,
+            plans[block],
+            composed[block],
+            settings.shots,
+            settings.draws,
+            settings.seed + 3,
+        )
+        log.info("how much the prior counts: %s", worths)
         steps = calibrate_steps(
             trainers,
             prior_table,
@@ -152,7 +167,17 @@ def run_personalize_benchmark(
         log.info("done %s %s", person.group, person.name)
     reference = _reference_section(people, base, vectors, generic, settings)
     report = _report(
-        world, manifest.release_id, base, settings, people, table, results, reference, prior, steps
+        world,
+        manifest.release_id,
+        base,
+        settings,
+        people,
+        table,
+        results,
+        reference,
+        prior,
+        steps,
+        worths,
     )
     return report, results
 
@@ -356,6 +381,7 @@ def _report(
     reference: list[ReferenceRow],
     prior: CoefficientPrior | None,
     steps: list[StepRow],
+    worths: list[PriorRow],
 ) -> str:
     shots = [s for s in settings.shots if any((m, s) in results.srocc for m in _methods(results))]
     groups = ", ".join(
@@ -421,6 +447,7 @@ def _report(
             "variance per coefficient. No test person took part.",
         ]
         lines += step_lines(steps, prior.people, "block")
+        lines += prior_lines(worths, prior.people)
     return "\n".join(lines) + "\n"
 
 

@@ -1,15 +1,17 @@
 """A population prior shipped in a release: the fit's start leans on it when the person has
 rated few images, and the fit is pulled toward it."""
 
+import math
 import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from tastevec.client.cli import main
-from tastevec.client.fast_fit import PRIOR_RATINGS
+from tastevec.client.fast_fit import PRIOR_RATINGS, prior_blend
 from tastevec.client.home import Home
 from tastevec.client.personal_profile import load_profile
 from tastevec.client.release_cache import load_current_release
@@ -75,3 +77,11 @@ def test_fit_follows_the_prior_of_the_release_unless_told_not_to(
     assert free.summary["prior_people"] is None
     assert torch.allclose(free.coefficient_matrix()[0], own_start, atol=1e-3)
     assert not torch.allclose(free.coefficient_matrix(), profile.coefficient_matrix(), atol=0.01)
+
+
+def test_the_prior_counts_as_a_number_of_ratings() -> None:
+    own, mean = np.array([0.6, 0.4]), np.array([0.2, 0.8])
+    assert np.allclose(prior_blend(own, mean, 10, worth=10.0), [0.4, 0.6])  # half each
+    assert np.allclose(prior_blend(own, mean, 30, worth=10.0), [0.5, 0.5])  # 3/4 the person's
+    assert np.allclose(prior_blend(own, mean, 5, worth=0.0), own)  # the prior ignored
+    assert np.allclose(prior_blend(own, mean, 5, worth=math.inf), mean)  # the prior alone

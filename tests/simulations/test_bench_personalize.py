@@ -43,8 +43,13 @@ def test_the_benchmark_writes_a_report_and_a_plot(
     tensor_row = next(line for line in srocc_table.splitlines() if "fast, tensor" in line)
     assert "—" in tensor_row
     # when to step: measured on the 2 training people, 2 draws at each number of ratings
-    steps = report.split("## When to step (training people)")[1]
+    steps = report.split("## When to step (training people)")[1].split("##")[0]
     rows = re.findall(r"^\| (\d+) \| (\d+) \| (-?\d\.\d{3}) \| (-?\d\.\d{3}) \|", steps, re.M)
+    assert [(r[0], r[1]) for r in rows] == [("5", "4"), ("10", "4")]
+    # how much the prior counts: the same people and numbers of ratings, six worths each
+    worths = report.split("## How much the prior counts (training people)")[1]
+    assert "| ratings | fits | no prior | worth 5 |" in worths and "prior only |" in worths
+    rows = re.findall(r"^\| (\d+) \| (\d+) \|((?: -?\d\.\d{3} \|){6})$", worths, re.M)
     assert [(r[0], r[1]) for r in rows] == [("5", "4"), ("10", "4")]
 
 
