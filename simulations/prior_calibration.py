@@ -19,9 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from tastevec.client.fast_fit import PRIOR_RATINGS, prior_blend
+from tastevec.client.fast_fit import PRIOR_RATINGS, own_start, prior_blend
 from tastevec.client.linear_rank_fit import STEP_FROM_RATINGS
-from tastevec.client.zero_shot import initial_coefficients, zero_shot_srocc
 from tastevec.common.coefficients import CoefficientPlan
 from tastevec.common.composition import ComposedModel
 from tastevec.common.metrics import srocc
@@ -62,11 +61,10 @@ def calibrate_prior_worth(
                 support, held = rows[order[:count]], rows[order[count:]]
                 y, truth = person.targets[order[:count]], person.targets[order[count:]]
                 own = np.stack([table.values[i].single_scores for i in support])
-                start = initial_coefficients(zero_shot_srocc(own, y)).double().numpy()
-                own_start = np.tile(start, plan.num_groups)
+                start = own_start(own, y, plan.num_groups)
                 pixels = torch.stack([table.pixels[i] for i in held])
                 for worth in WORTHS:
-                    centre = prior_blend(own_start, prior_mean, count, worth)
+                    centre = prior_blend(start, prior_mean, count, worth)
                     coefficients = torch.tensor(centre.reshape(plan.num_groups, -1))
                     score = safe_metric(srocc, real_scores(composed, coefficients, pixels), truth)
                     found.setdefault(count, {}).setdefault(worth, []).append(score)
