@@ -1,24 +1,37 @@
 """`fit`: the person's ratings and the current release in, a saved profile out.
 
-Modes: `fast` (ours, the default; see fast_fit.py) and `reference` (the paper's; see
-reference_fit.py). Layouts: `global`, `block`, `tensor` (see common/coefficients.py).
+Modes: `fast` (ours, the default; see fast_fit.py, and from enough ratings the correction
+of feature_correction.py) and `reference` (the paper's; see reference_fit.py). Layouts:
+`global`, `block`, `tensor` (see common/coefficients.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numpy as np
 import torch
+from PIL import Image
 
 from tastevec.client.fast_fit import fit_fast
+from tastevec.client.feature_correction import (
+    CORRECT_FROM_RATINGS,
+    FeatureCorrection,
+    fit_correction,
+    scores_and_features,
+)
 from tastevec.client.home import Home
 from tastevec.client.image_cache import ImageCache
+from tastevec.client.personal_model import merged_model
 from tastevec.client.personal_profile import Profile, save_profile
 from tastevec.client.rated_images import load_rated_images
 from tastevec.client.rating_requirements import check_ratings
-from tastevec.client.ratings_store import RatingsStore
+from tastevec.client.ratings_store import Rating, RatingsStore
 from tastevec.client.reference_fit import STEPS, fit_reference
 from tastevec.client.release_cache import load_current_release
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
@@ -30,6 +43,9 @@ from tastevec.common.release_model import (
     load_release_prior,
     load_release_task_vectors,
 )
+from tastevec.common.score_model import ScoreModel
+
+IMAGES_PER_PASS = 64  # rated images decoded at once for the correction
 
 
 class FitMode(StrEnum):
@@ -121,5 +137,52 @@ def fit_profile(
         ratings=len(used),
         summary=summary,
     )
+    if mode is FitMode.FAST and len(used) >= CORRECT_FROM_RATINGS:
+        started = time.perf_counter()
+        merged = merged_model(base, vectors, profile)
+        correction, unreadable = _fit_correction(merged, used, targets, transform)
+        skipped = (*skipped, *(line for line in unreadable if line not in skipped))
+        seconds = time.perf_counter() - started
+        profile = dataclasses.replace(
+            profile,
+            summary={
+                **summary,
+                "seconds": round(fast.seconds + seconds, 3),
+                "correction_seconds": round(seconds, 3),
+                # None: no correction (it did not rank the ratings with the merged score)
+                "correction_alpha": None if correction is None else correction.alpha,
+            },
+            correction=None if correction is None else tuple(correction.weights.tolist()),
+            correction_bias=0.0 if correction is None else correction.bias,
+        )
     save_profile(home.profiles, profile)
     return FitOutcome(profile, skipped)
+
+
+def _fit_correction(
+    merged: ScoreModel,
+    ratings: Sequence[Rating],
+    targets: dict[str, float],
+    transform: Callable[[Image.Image], torch.Tensor],
+) -> tuple[FeatureCorrection | None, tuple[str, ...]]:
+    """The correction from the rated images the merged model can still read, streamed."""
+    device = next(merged.parameters()).device
+    scores: list[np.ndarray] = []
+    features: list[np.ndarray] = []
+    kept: list[Rating] = []
+    skipped: list[str] = []
+    for start in range(0, len(ratings), IMAGES_PER_PASS):
+        rated = load_rated_images(ratings[start : start + IMAGES_PER_PASS], transform)
+        skipped += rated.skipped
+        if rated.ratings:
+            batch_scores, batch_features = scores_and_features(merged, rated.images.to(device))
+            scores.append(batch_scores)
+            features.append(batch_features)
+            kept += rated.ratings
+    if not kept:
+        return None, tuple(skipped)
+    y = np.array([targets[r.image_sha256] for r in kept], np.float64)
+    correction = fit_correction(
+        np.concatenate(scores), np.concatenate(features), y, from_ratings=CORRECT_FROM_RATINGS
+    )
+    return correction, tuple(skipped)

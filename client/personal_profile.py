@@ -1,4 +1,5 @@
-"""A person's profile: the coefficients fitted to their ratings, for one release.
+"""A person's profile: the coefficients fitted to their ratings, for one release, and from
+enough ratings a correction on the merged model's features (see feature_correction.py).
 
 Stored as JSON in HOME/profiles/<release id>.json, written atomically. A profile fits only
 the release it was fitted for; after pulling a new release, fit again.
@@ -31,6 +32,8 @@ class Profile:
     fitted_at: str
     ratings: int
     summary: dict[str, Any] = field(default_factory=dict)
+    correction: tuple[float, ...] | None = None  # weights on the merged model's features
+    correction_bias: float = 0.0
 
     def __post_init__(self) -> None:
         if len(self.coefficients) != len(self.groups) or any(
@@ -42,6 +45,9 @@ class Profile:
             )
         if not all(math.isfinite(v) for row in self.coefficients for v in row):
             raise ProfileError(f"profile for release {self.release_id}: non-finite coefficient")
+        correction = (*(self.correction or ()), self.correction_bias)
+        if not all(math.isfinite(v) for v in correction):
+            raise ProfileError(f"profile for release {self.release_id}: non-finite correction")
 
     def coefficient_matrix(self) -> torch.Tensor:
         return torch.tensor(self.coefficients, dtype=torch.float32)
@@ -86,6 +92,12 @@ def load_profile(folder: Path, release_id: str) -> Profile:
             fitted_at=str(document["fitted_at"]),
             ratings=int(document["ratings"]),
             summary=dict(document.get("summary", {})),
+            correction=(
+                None
+                if document.get("correction") is None
+                else tuple(float(v) for v in document["correction"])
+            ),
+            correction_bias=float(document.get("correction_bias", 0.0)),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ProfileError(

@@ -3,8 +3,9 @@
 For every held-out test person (FLICKR-AES- and PARA-like test people on the training domain,
 REAL-CUR-like album owners on the held-out domain), several random support draws at each
 number of shots; each method sees the support ratings only and is scored on the person's
-remaining images (SROCC, PLCC). Fast fits are scored with the real merged model, never with
-their linear approximation. The reference fit is compared with the fast fit on a subset, at a
+remaining images (SROCC, PLCC). Fast fits are scored as the device scores: the real merged
+model, never its linear approximation, with the feature correction from 50 ratings on (and,
+side by side, without it). The reference fit is compared with the fast fit on a subset, at a
 reduced image size for both. The training people who make the population prior also show
 when the fast fit should step from its start point (`step_calibration.py`); no test person
 informs that. The ratings are simulated, and the report says so.
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 
 from tastevec.client.fast_fit import fit_values, image_values
+from tastevec.client.feature_correction import CORRECT_FROM_RATINGS
 from tastevec.client.rating_requirements import MIN_RATINGS
 from tastevec.client.reference_fit import fit_reference
 from tastevec.common.coefficient_prior import CoefficientPrior
@@ -35,6 +37,11 @@ from tastevec.common.release_model import load_release_model, load_release_task_
 from tastevec.common.score_model import ScoreModel
 from tastevec.common.signing import load_public_key
 from tastevec.common.task_vector import TaskVector
+from tastevec.simulations.correction_calibration import (
+    CorrectionRow,
+    calibrate_score_weight,
+    correction_lines,
+)
 from tastevec.simulations.machine import describe_machine, machine_table
 from tastevec.simulations.personalize_baselines import (
     head_fine_tune_predictions,
@@ -46,6 +53,7 @@ from tastevec.simulations.personalize_people import (
     Person,
     build_table,
     load_people,
+    personal_scores,
     real_scores,
     safe_metric,
 )
@@ -58,6 +66,7 @@ LAYOUTS = (CoefficientLayout.GLOBAL, CoefficientLayout.BLOCK, CoefficientLayout.
 PRIOR_GROUPS = (("flickr_aes", "train"), ("para", "train"))
 GENERIC = "ava"  # the generic (GIAA) model: the AVA task vector's own model
 PRIOR_SHOTS = 100
+COEFFICIENTS_ONLY = "fast, block, coefficients only"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +118,40 @@ def population_prior(fits: torch.Tensor, plan: CoefficientPlan) -> CoefficientPr
     return CoefficientPrior(plan.layout, fits.mean(0), variance, len(fits))
 
 
+@dataclass(frozen=True, slots=True)
+class TrainingPeople:
+    """What the training people (never a test person) give: the population prior, and the
+    measurements that chose the fast fit's constants."""
+
+    prior: CoefficientPrior
+    steps: list[StepRow]
+    worths: list[PriorRow]
+    corrections: list[CorrectionRow]
+
+
+def _training_people(
+    world: Path,
+    base: ScoreModel,
+    vectors: Sequence[TaskVector],
+    generic: ScoreModel,
+    plans: dict[CoefficientLayout, CoefficientPlan],
+    composed: dict[CoefficientLayout, ComposedModel],
+    settings: Settings,
+) -> TrainingPeople:
+    trainers = load_people(world, PRIOR_GROUPS, settings.prior_people // 2)
+    table = build_table(trainers, base, vectors, generic, None)
+    block = CoefficientLayout.BLOCK
+    fits = prior_fits(trainers, table, plans[block])
+    shared = (plans[block], composed[block], settings.shots, settings.draws)
+    worths = calibrate_prior_worth(trainers, table, fits, *shared, settings.seed + 3)
+    log.info("how much the prior counts: %s", worths)
+    steps = calibrate_steps(trainers, table, *shared, settings.seed + 2)
+    log.info("when to step: %s", steps)
+    corrections = calibrate_score_weight(trainers, table, *shared, settings.seed + 4)
+    log.info("how much the score counts in the correction: %s", corrections)
+    return TrainingPeople(population_prior(fits, plans[block]), steps, worths, corrections)
+
+
 def run_personalize_benchmark(
     world: Path, release: Path, trust: Path, settings: Settings = Settings()
 ) -> tuple[str, Results]:
@@ -124,34 +167,10 @@ def run_personalize_benchmark(
     table = build_table(people, base, vectors, generic, None)
     plans = {layout: CoefficientPlan.for_tensors(layout, names) for layout in LAYOUTS}
     composed = {layout: ComposedModel(base, vectors, layout) for layout in LAYOUTS}
-    prior, steps, worths = None, [], []
+    training = None
     if settings.prior_people:
-        trainers = load_people(world, PRIOR_GROUPS, settings.prior_people // 2)
-        prior_table = build_table(trainers, base, vectors, generic, None)
-        block = CoefficientLayout.BLOCK
-        fits = prior_fits(trainers, prior_table, plans[block])
-        prior = population_prior(fits, plans[block])
-        worths = calibrate_prior_worth(
-            trainers,
-            prior_table,
-            fits,
-            plans[block],
-            composed[block],
-            settings.shots,
-            settings.draws,
-            settings.seed + 3,
-        )
-        log.info("how much the prior counts: %s", worths)
-        steps = calibrate_steps(
-            trainers,
-            prior_table,
-            plans[block],
-            composed[block],
-            settings.shots,
-            settings.draws,
-            settings.seed + 2,
-        )
-        log.info("when to step: %s", steps)
+        training = _training_people(world, base, vectors, generic, plans, composed, settings)
+    prior = None if training is None else training.prior
     context = Context(table, plans, composed, prior, sources, generic.head)
     results = Results()
     rng = np.random.default_rng(settings.seed)
@@ -175,9 +194,7 @@ def run_personalize_benchmark(
         table,
         results,
         reference,
-        prior,
-        steps,
-        worths,
+        training,
     )
     return report, results
 
@@ -229,6 +246,7 @@ def _run_methods(
     add("best single task vector", own[held, best], time.perf_counter() - start)
     add("plain average of task vectors", [table.values[i].score for i in rows[held]], 0.0)
     held_pixels = torch.stack([table.pixels[i] for i in rows[held]])
+    support_pixels = torch.stack([table.pixels[i] for i in rows[support]])
     support_values = [table.values[i] for i in rows[support]]
     fits: list[tuple[str, CoefficientPlan, CoefficientPrior | None]] = [
         (f"fast, {layout.value}", context.plans[layout], None) for layout in LAYOUTS
@@ -243,7 +261,12 @@ def _run_methods(
         solution = fit_values(support_values, y_support, plan, prior=prior)
         seconds = time.perf_counter() - start
         composed = context.composed[plan.layout]
-        add(method, real_scores(composed, solution.coefficients, held_pixels), seconds)
+        scored = personal_scores(
+            composed, solution.coefficients, support_pixels, y_support, held_pixels
+        )
+        add(method, scored.held, seconds + scored.correction_seconds)
+        if method == "fast, block" and len(support) >= CORRECT_FROM_RATINGS:
+            add(COEFFICIENTS_ONLY, scored.coefficients_only, seconds)
     base_features = np.stack([table.base_features[i] for i in rows])
     start = time.perf_counter()
     pred = ridge_predictions(base_features[support], y_support, base_features[held])
@@ -307,9 +330,12 @@ def _reference_section(
                 start = time.perf_counter()
                 values = image_values(base, vectors, support_pixels)  # a cold cache
                 solution = fit_values(values, y, plan)
-                seconds[f"fast, {layout.value}"] = time.perf_counter() - start
-                pred = real_scores(composed, solution.coefficients, held_pixels)
-                scores[f"fast, {layout.value}"] = safe_metric(srocc, pred, truth)
+                fitted = time.perf_counter() - start
+                scored = personal_scores(
+                    composed, solution.coefficients, support_pixels, y, held_pixels
+                )
+                seconds[f"fast, {layout.value}"] = fitted + scored.correction_seconds
+                scores[f"fast, {layout.value}"] = safe_metric(srocc, scored.held, truth)
             fit = fit_reference(
                 base,
                 list(vectors),
@@ -346,6 +372,7 @@ METHOD_ORDER = (
     "output-space ensemble",
     "fast, global",
     "fast, block",
+    COEFFICIENTS_ONLY,
     "fast, tensor",
     "fast, block + population prior",
 )
@@ -379,9 +406,7 @@ def _report(
     table: ImageTable,
     results: Results,
     reference: list[ReferenceRow],
-    prior: CoefficientPrior | None,
-    steps: list[StepRow],
-    worths: list[PriorRow],
+    training: TrainingPeople | None,
 ) -> str:
     shots = [s for s in settings.shots if any((m, s) in results.srocc for m in _methods(results))]
     groups = ", ".join(
@@ -398,8 +423,11 @@ def _report(
         "(`real_cur`: the held-out domain, photos no training database saw). For each person, "
         f"{settings.draws} random support draws at each number of shots; every method sees "
         "only the support ratings and is scored on the person's remaining images. Fast fits "
-        "are scored with the real merged model. Means over people and draws; ± is the "
-        "standard deviation over draws of the mean over people.",
+        "are scored as the device scores: the real merged model, from "
+        f"{CORRECT_FROM_RATINGS} ratings on with the feature correction "
+        "(`client/feature_correction.py`); the block layout also without it "
+        f"(`{COEFFICIENTS_ONLY}`). Fit times include the correction. Means over people and "
+        "draws; ± is the standard deviation over draws of the mean over people.",
         "",
         *machine_table(describe_machine()),
         "",
@@ -439,15 +467,17 @@ def _report(
             lines.append(f"| {method} | {group} | " + " | ".join(cells) + " |")
     lines += _reference_lines(reference, settings)
     lines += _target_lines(results, reference)
-    if prior is not None:
+    if training is not None:
+        people_count = training.prior.people
         lines += [
             "",
             f"Population prior: block-layout fast fits of {settings.prior_people} training "
             f"people of the personal databases ({PRIOR_SHOTS} ratings each); mean and "
             "variance per coefficient. No test person took part.",
         ]
-        lines += step_lines(steps, prior.people, "block")
-        lines += prior_lines(worths, prior.people)
+        lines += step_lines(training.steps, people_count, "block")
+        lines += prior_lines(training.worths, people_count)
+        lines += correction_lines(training.corrections, people_count)
     return "\n".join(lines) + "\n"
 
 
@@ -461,7 +491,9 @@ def _reference_lines(reference: list[ReferenceRow], settings: Settings) -> list[
         f"{len({r.person for r in reference})} test people, one support draw, both modes at "
         f"{settings.reference_image_size} px (reduced from the release's size so that the "
         f"reference's {settings.reference_steps} training steps fit on this CPU), cold: the "
-        "fast fit's time includes computing every support image's values.",
+        "fast fit's time includes computing every support image's values and, from "
+        f"{CORRECT_FROM_RATINGS} ratings on, the feature correction. The reference is the "
+        "paper's fit: coefficients only.",
         "",
         "| shots | method | SROCC | seconds per fit | time vs reference |",
         "|---|---|---|---|---|",

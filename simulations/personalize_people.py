@@ -1,6 +1,7 @@
 """The photo world's people and what the personalization benchmark computes once per image:
 each image's pixels, its fast-fit values and its backbone features, plus scoring with a merged
-model and the NaN-free metrics the tables use."""
+model (with the feature correction, as the device scores) and the NaN-free metrics the tables
+use."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ import numpy as np
 import torch
 
 from tastevec.client.fast_fit import image_values
+from tastevec.client.feature_correction import (
+    CORRECT_FROM_RATINGS,
+    fit_correction,
+    scores_and_features,
+)
 from tastevec.client.image_cache import ImageValues
 from tastevec.common.composition import ComposedModel
 from tastevec.common.datasets.catalog import load_people_ratings
@@ -101,6 +107,37 @@ def build_table(
             table.pixels.append(pixels)
     table.seconds_per_image = values_seconds / max(len(paths), 1)
     return table
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalScores:
+    """A fast fit's scores on held-out images with the real merged model, as the device scores."""
+
+    held: np.ndarray  # with the feature correction, when the support gives one
+    coefficients_only: np.ndarray  # the merged model alone
+    correction_seconds: float  # the support's pass and the correction's fit
+
+
+@torch.no_grad()
+def personal_scores(
+    composed: ComposedModel,
+    coefficients: torch.Tensor,
+    support_pixels: torch.Tensor,
+    support_targets: np.ndarray,
+    held_pixels: torch.Tensor,
+) -> PersonalScores:
+    composed.set_coefficients(coefficients)
+    merged = composed.merge()
+    assert isinstance(merged, ScoreModel)
+    started = time.perf_counter()
+    scores, features = scores_and_features(merged, support_pixels)
+    correction = fit_correction(
+        scores, features, support_targets, from_ratings=CORRECT_FROM_RATINGS
+    )
+    seconds = time.perf_counter() - started
+    held, held_features = scores_and_features(merged, held_pixels)
+    corrected = held if correction is None else correction.apply(held, held_features)
+    return PersonalScores(corrected, held, seconds)
 
 
 @torch.no_grad()

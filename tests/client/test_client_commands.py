@@ -1,6 +1,7 @@
 """The device's commands end to end on a real release: pull, rate, fit, score, status, forget."""
 
 import csv
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -8,10 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from tastevec.client import fitting
 from tastevec.client.cli import main
+from tastevec.client.feature_correction import ALPHAS, CorrectedHead
 from tastevec.client.home import Home
 from tastevec.client.personal_model import personal_model
-from tastevec.client.personal_profile import load_profile
+from tastevec.client.personal_profile import load_profile, save_profile
 from tastevec.client.release_cache import load_current_release
 from tastevec.common.images import load_image
 
@@ -58,6 +61,41 @@ def test_fit_each_layout_then_score_a_folder_best_first(
     image = model.preprocessing.transform()(load_image(first))
     with torch.no_grad():
         assert model(image[None]).item() == pytest.approx(ranked[0]["score"], abs=1e-5)
+
+
+def test_from_enough_ratings_the_fit_adds_a_correction_that_scoring_uses(
+    rated_home: Path,
+    person_csv: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fitting, "CORRECT_FROM_RATINGS", 20)  # the small world's person has 30
+    assert client(rated_home, "fit", "--layout", "block") == 0
+    home = Home(rated_home)
+    release = load_current_release(home)
+    profile = load_profile(home.profiles, release.manifest.release_id)
+    model = personal_model(release, profile, torch.device("cpu"))
+    assert isinstance(model.head, CorrectedHead)
+    assert profile.correction is not None
+    assert len(profile.correction) == model.backbone.num_features
+    assert profile.summary["correction_alpha"] in ALPHAS
+    assert profile.summary["seconds"] >= profile.summary["correction_seconds"] > 0
+    folder = Path(next(csv.DictReader(person_csv.open()))["image"]).parent
+    capsys.readouterr()
+    assert client(rated_home, "score", str(folder), "--json", "--no-progress") == 0
+    ranked = json.loads(capsys.readouterr().out)
+    image = model.preprocessing.transform()(load_image(Path(ranked[0]["image"])))
+    with torch.no_grad():
+        assert model(image[None]).item() == pytest.approx(ranked[0]["score"], abs=1e-5)
+        uncorrected = model.head.head(model.features(image[None])).item()
+    assert uncorrected != pytest.approx(ranked[0]["score"], abs=1e-4)
+    broken = dataclasses.replace(profile, correction=profile.correction[:-1])
+    save_profile(home.profiles, broken)
+    assert client(rated_home, "score", str(folder), "--no-progress") == 2
+    assert "profile correction has" in capsys.readouterr().err
+    monkeypatch.setattr(fitting, "CORRECT_FROM_RATINGS", 50)
+    assert client(rated_home, "fit", "--layout", "block") == 0
+    assert load_profile(home.profiles, release.manifest.release_id).correction is None
 
 
 def test_status_reports_release_ratings_and_profile(

@@ -6,17 +6,23 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from tastevec.simulations import bench_personalize, correction_calibration, personalize_people
 from tastevec.simulations.cli import main
 from tastevec.simulations.personalize_people import TEST_GROUPS, load_people
 
 
 def test_the_benchmark_writes_a_report_and_a_plot(
-    world: Path, release: Path, trust: Path, tmp_path: Path
+    world: Path, release: Path, trust: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # the small world's people have 30 ratings: the feature correction starts at 20 here
+    for module in (bench_personalize, correction_calibration, personalize_people):
+        monkeypatch.setattr(module, "CORRECT_FROM_RATINGS", 20)
     out = tmp_path / "results" / "personalize.md"
     args = ["bench", "personalize", "--world", str(world), "--release", str(release)]
-    args += ["--trust", str(trust), "--out", str(out), "--shots", "5", "10", "--draws", "2"]
+    args += ["--trust", str(trust), "--out", str(out), "--shots", "5", "10", "20"]
+    args += ["--draws", "2"]
     args += ["--people", "1", "--prior-people", "2", "--reference-people", "1"]
     args += ["--reference-steps", "2"]
     assert main(args) == 0
@@ -29,6 +35,7 @@ def test_the_benchmark_writes_a_report_and_a_plot(
         "output-space",
         "fast, global",
         "fast, block",
+        "fast, block, coefficients only",
         "fast, tensor",
         "population prior",
         "reference, tensor",
@@ -45,12 +52,21 @@ def test_the_benchmark_writes_a_report_and_a_plot(
     # when to step: measured on the 2 training people, 2 draws at each number of ratings
     steps = report.split("## When to step (training people)")[1].split("##")[0]
     rows = re.findall(r"^\| (\d+) \| (\d+) \| (-?\d\.\d{3}) \| (-?\d\.\d{3}) \|", steps, re.M)
-    assert [(r[0], r[1]) for r in rows] == [("5", "4"), ("10", "4")]
+    assert [(r[0], r[1]) for r in rows] == [("5", "4"), ("10", "4"), ("20", "4")]
     # how much the prior counts: the same people and numbers of ratings, six worths each
-    worths = report.split("## How much the prior counts (training people)")[1]
+    worths = report.split("## How much the prior counts (training people)")[1].split("##")[0]
     assert "| ratings | fits | no prior | worth 5 |" in worths and "prior only |" in worths
     rows = re.findall(r"^\| (\d+) \| (\d+) \|((?: -?\d\.\d{3} \|){6})$", worths, re.M)
-    assert [(r[0], r[1]) for r in rows] == [("5", "4"), ("10", "4")]
+    assert [(r[0], r[1]) for r in rows] == [("5", "4"), ("10", "4"), ("20", "4")]
+    # the feature correction: only from its number of ratings on, measured at five weights
+    weights = report.split("## How much the score counts in the correction (training people)")[1]
+    assert "| ratings | fits | no correction | weight 1 |" in weights
+    rows = re.findall(r"^\| (\d+) \| (\d+) \|((?: -?\d\.\d{3} \|){6})$", weights, re.M)
+    assert [(r[0], r[1]) for r in rows] == [("20", "4")]
+    only = next(line for line in srocc_table.splitlines() if "coefficients only" in line)
+    assert only.count("—") == 2  # reported where the correction applies: 20 shots
+    block = next(line for line in srocc_table.splitlines() if line.startswith("| fast, block |"))
+    assert block.split("|")[-2] != only.split("|")[-2]  # the correction changed the scores
 
 
 def test_test_people_come_from_the_test_splits(world: Path) -> None:

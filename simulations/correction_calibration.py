@@ -1,0 +1,113 @@
+"""How much should the merged model's own score count in the feature correction? Measured on
+training people only.
+
+The correction (`client/feature_correction.py`) regresses the person's ratings on the merged
+model's standardised score, scaled by a weight, and its standardised features; the larger the
+weight, the less the ridge penalty touches the score. For each training person, number of
+ratings from `CORRECT_FROM_RATINGS` on and support draw, this fits the block layout's fast
+fit, then scores the person's other images with the real merged model: without a
+correction, and with one at each weight. `feature_correction.SCORE_WEIGHT` was chosen from this
+table; the test people never inform it.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from tastevec.client.fast_fit import fit_values
+from tastevec.client.feature_correction import (
+    CORRECT_FROM_RATINGS,
+    SCORE_WEIGHT,
+    fit_correction,
+    scores_and_features,
+)
+from tastevec.common.coefficients import CoefficientPlan
+from tastevec.common.composition import ComposedModel
+from tastevec.common.metrics import srocc
+from tastevec.common.score_model import ScoreModel
+from tastevec.simulations.personalize_people import ImageTable, Person, safe_metric
+
+WEIGHTS = (1.0, 3.0, 10.0, 30.0, 100.0)
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionRow:
+    shots: int
+    fits: int  # person-draws scored
+    plain: float  # mean SROCC of the merged model without a correction
+    srocc: dict[float, float]  # score weight -> mean SROCC with the correction
+
+
+def calibrate_score_weight(
+    people: Sequence[Person],
+    table: ImageTable,
+    plan: CoefficientPlan,
+    composed: ComposedModel,
+    shots: Sequence[int],
+    draws: int,
+    seed: int,
+) -> list[CorrectionRow]:
+    rng = np.random.default_rng(seed)
+    plain: dict[int, list[float]] = {}
+    found: dict[int, dict[float, list[float]]] = {}
+    for person in people:
+        rows = table.rows(person)
+        for count in shots:
+            if count < CORRECT_FROM_RATINGS or count >= len(rows) - 5:
+                continue
+            for _ in range(draws):
+                order = rng.permutation(len(rows))
+                support, held = rows[order[:count]], rows[order[count:]]
+                y, truth = person.targets[order[:count]], person.targets[order[count:]]
+                solution = fit_values([table.values[i] for i in support], y, plan)
+                composed.set_coefficients(solution.coefficients)
+                merged = composed.merge()
+                assert isinstance(merged, ScoreModel)
+                pixels = [torch.stack([table.pixels[i] for i in part]) for part in (support, held)]
+                scores, features = scores_and_features(merged, pixels[0])
+                held_scores, held_features = scores_and_features(merged, pixels[1])
+                plain.setdefault(count, []).append(safe_metric(srocc, held_scores, truth))
+                for weight in WEIGHTS:
+                    correction = fit_correction(
+                        scores, features, y, from_ratings=CORRECT_FROM_RATINGS, score_weight=weight
+                    )
+                    pred = (
+                        held_scores
+                        if correction is None
+                        else correction.apply(held_scores, held_features)
+                    )
+                    score = safe_metric(srocc, pred, truth)
+                    found.setdefault(count, {}).setdefault(weight, []).append(score)
+    return [
+        CorrectionRow(
+            count,
+            len(plain[count]),
+            statistics.mean(plain[count]),
+            {w: statistics.mean(v) for w, v in scores.items()},
+        )
+        for count, scores in found.items()
+    ]
+
+
+def correction_lines(rows: Sequence[CorrectionRow], people: int) -> list[str]:
+    lines = [
+        "",
+        "## How much the score counts in the correction (training people)",
+        "",
+        f"{people} training people of the personal databases (none of them a test person), "
+        "block-layout fast fits, scored on each person's other images with the real merged "
+        "model: without the feature correction, and with it at each weight of the merged "
+        f"model's score. The fit uses `SCORE_WEIGHT` = {SCORE_WEIGHT:g}.",
+        "",
+        "| ratings | fits | no correction | " + " | ".join(f"weight {w:g}" for w in WEIGHTS) + " |",
+        "|---|---|---|" + "---|" * len(WEIGHTS),
+    ]
+    for row in rows:
+        cells = " | ".join(f"{row.srocc[w]:.3f}" for w in WEIGHTS)
+        lines.append(f"| {row.shots} | {row.fits} | {row.plain:.3f} | {cells} |")
+    return lines
