@@ -130,10 +130,12 @@ def personal_scores(
     merged = composed.merge()
     assert isinstance(merged, ScoreModel)
     started = time.perf_counter()
-    scores, features = scores_and_features(merged, support_pixels)
-    correction = fit_correction(
-        scores, features, support_targets, from_ratings=CORRECT_FROM_RATINGS
-    )
+    correction = None
+    if len(support_targets) >= CORRECT_FROM_RATINGS:  # as the device: no pass below
+        scores, features = scores_and_features(merged, support_pixels)
+        correction = fit_correction(
+            scores, features, support_targets, from_ratings=CORRECT_FROM_RATINGS
+        )
     seconds = time.perf_counter() - started
     held, held_features = scores_and_features(merged, held_pixels)
     corrected = held if correction is None else correction.apply(held, held_features)
