@@ -28,9 +28,9 @@ from tastevec.common.score_model import ScoreModel
 FloatArray = npt.NDArray[np.float64]
 
 CORRECT_FROM_RATINGS = STEP_FROM_RATINGS
-# On the photo world's training people (never its test people), weights 10 to 100 tied within
-# 0.01 SROCC at 50 and 100 ratings and 1 to 3 lost 0.01-0.02 at 50: the benchmark's "How much
-# the score counts in the correction" table.
+# On the photo world's training people (never its test people), weights 10 to 100 are within
+# 0.004 SROCC of each other at 50 and 100 ratings; 1 and 3 lose 0.016-0.020 at 50 and
+# 0.007-0.008 at 100: the benchmark's "How much the score counts in the correction" table.
 SCORE_WEIGHT = 10.0
 ALPHAS = tuple(float(a) for a in np.logspace(-2, 6, 17))
 

@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from tastevec.client.feature_correction import CORRECT_FROM_RATINGS
 from tastevec.client.fitting import FitMode, fit_profile
 from tastevec.client.home import Home
 from tastevec.client.image_cache import delete_cache
@@ -148,8 +149,10 @@ def _report(
         "",
         f"Ratings of the photo world's test person `{person}` (simulated). Fits run "
         "`fit_profile`, the code of `tastevec-client fit`: load and check the release, read "
-        "and decode the rated images that are not cached, compute their values, fit, save the "
-        "profile. Cold: an empty image cache; warm: a refit, every image cached.",
+        "and decode the rated images that are not cached, compute their values, fit, from "
+        f"{CORRECT_FROM_RATINGS} ratings on read every rated image once more for the feature "
+        "correction, save the profile. Cold: an empty image cache; warm: a refit, every image's "
+        "values cached.",
         "",
         *machine_table(describe_machine()),
         "",
