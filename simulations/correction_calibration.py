@@ -30,7 +30,12 @@ from tastevec.common.coefficients import CoefficientPlan
 from tastevec.common.composition import ComposedModel
 from tastevec.common.metrics import srocc
 from tastevec.common.score_model import ScoreModel
-from tastevec.simulations.personalize_people import ImageTable, Person, safe_metric
+from tastevec.simulations.personalize_people import (
+    ImageTable,
+    Person,
+    safe_metric,
+    support_draws,
+)
 
 WEIGHTS = (1.0, 3.0, 10.0, 30.0, 100.0)
 
@@ -55,34 +60,29 @@ def calibrate_score_weight(
     rng = np.random.default_rng(seed)
     plain: dict[int, list[float]] = {}
     found: dict[int, dict[float, list[float]]] = {}
-    for person in people:
-        rows = table.rows(person)
-        for count in shots:
-            if count < CORRECT_FROM_RATINGS or count >= len(rows) - 5:
-                continue
-            for _ in range(draws):
-                order = rng.permutation(len(rows))
-                support, held = rows[order[:count]], rows[order[count:]]
-                y, truth = person.targets[order[:count]], person.targets[order[count:]]
-                solution = fit_values([table.values[i] for i in support], y, plan)
-                composed.set_coefficients(solution.coefficients)
-                merged = composed.merge()
-                assert isinstance(merged, ScoreModel)
-                pixels = [torch.stack([table.pixels[i] for i in part]) for part in (support, held)]
-                scores, features = scores_and_features(merged, pixels[0])
-                held_scores, held_features = scores_and_features(merged, pixels[1])
-                plain.setdefault(count, []).append(safe_metric(srocc, held_scores, truth))
-                for weight in WEIGHTS:
-                    correction = fit_correction(
-                        scores, features, y, from_ratings=CORRECT_FROM_RATINGS, score_weight=weight
-                    )
-                    pred = (
-                        held_scores
-                        if correction is None
-                        else correction.apply(held_scores, held_features)
-                    )
-                    score = safe_metric(srocc, pred, truth)
-                    found.setdefault(count, {}).setdefault(weight, []).append(score)
+    corrected = [count for count in shots if count >= CORRECT_FROM_RATINGS]
+    for draw in support_draws(people, table, corrected, draws, rng):
+        y, truth = draw.targets, draw.truth
+        solution = fit_values([table.values[i] for i in draw.support], y, plan)
+        composed.set_coefficients(solution.coefficients)
+        merged = composed.merge()
+        assert isinstance(merged, ScoreModel)
+        pixels = [
+            torch.stack([table.pixels[i] for i in part]) for part in (draw.support, draw.held)
+        ]
+        scores, features = scores_and_features(merged, pixels[0])
+        held_scores, held_features = scores_and_features(merged, pixels[1])
+        plain.setdefault(draw.count, []).append(safe_metric(srocc, held_scores, truth))
+        for weight in WEIGHTS:
+            correction = fit_correction(
+                scores, features, y, from_ratings=CORRECT_FROM_RATINGS, score_weight=weight
+            )
+            pred = (
+                held_scores if correction is None else correction.apply(held_scores, held_features)
+            )
+            found.setdefault(draw.count, {}).setdefault(weight, []).append(
+                safe_metric(srocc, pred, truth)
+            )
     return [
         CorrectionRow(
             count,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +59,47 @@ class ImageTable:
 def safe_metric(metric, pred, truth) -> float:  # type: ignore[no-untyped-def]
     pred = np.asarray(pred, np.float64)
     return 0.0 if np.ptp(pred) == 0 else float(metric(pred, truth))
+
+
+@dataclass(frozen=True, slots=True)
+class SupportDraw:
+    """One random split of a person's rated images: `count` support ratings to fit, the rest
+    held out to score."""
+
+    index: int  # the person's position in the people drawn from
+    person: Person
+    count: int
+    support: np.ndarray  # table rows
+    held: np.ndarray
+    targets: np.ndarray  # the support's ratings
+    truth: np.ndarray  # the held-out images' ratings
+
+
+def support_draws(
+    people: Sequence[Person],
+    table: ImageTable,
+    shots: Sequence[int],
+    draws: int,
+    rng: np.random.Generator,
+) -> Iterator[SupportDraw]:
+    """`draws` splits per person and number of shots, skipping counts that leave fewer than
+    5 images to score."""
+    for index, person in enumerate(people):
+        rows = table.rows(person)
+        for count in shots:
+            if count >= len(rows) - 5:
+                continue
+            for _ in range(draws):
+                order = rng.permutation(len(rows))
+                yield SupportDraw(
+                    index,
+                    person,
+                    count,
+                    rows[order[:count]],
+                    rows[order[count:]],
+                    person.targets[order[:count]],
+                    person.targets[order[count:]],
+                )
 
 
 def load_people(world: Path, groups: Sequence[tuple[str, str]], limit: int | None) -> list[Person]:

@@ -24,7 +24,13 @@ from tastevec.client.linear_rank_fit import STEP_FROM_RATINGS
 from tastevec.common.coefficients import CoefficientPlan
 from tastevec.common.composition import ComposedModel
 from tastevec.common.metrics import srocc
-from tastevec.simulations.personalize_people import ImageTable, Person, real_scores, safe_metric
+from tastevec.simulations.personalize_people import (
+    ImageTable,
+    Person,
+    real_scores,
+    safe_metric,
+    support_draws,
+)
 
 WORTHS = (0.0, 5.0, 10.0, 20.0, 50.0, math.inf)
 
@@ -49,25 +55,20 @@ def calibrate_prior_worth(
     """`fits[i]`: person i's coefficients [groups, K], the ones the prior is made of."""
     rng = np.random.default_rng(seed)
     found: dict[int, dict[float, list[float]]] = {}
-    for index, person in enumerate(people):
-        others = torch.cat([fits[:index], fits[index + 1 :]])
+    unstepped = [count for count in shots if count < STEP_FROM_RATINGS]
+    for draw in support_draws(people, table, unstepped, draws, rng):
+        others = torch.cat([fits[: draw.index], fits[draw.index + 1 :]])
         prior_mean = others.mean(0).reshape(-1).double().numpy()
-        rows = table.rows(person)
-        for count in shots:
-            if count >= min(STEP_FROM_RATINGS, len(rows) - 5):
-                continue
-            for _ in range(draws):
-                order = rng.permutation(len(rows))
-                support, held = rows[order[:count]], rows[order[count:]]
-                y, truth = person.targets[order[:count]], person.targets[order[count:]]
-                own = np.stack([table.values[i].single_scores for i in support])
-                start = own_start(own, y, plan.num_groups)
-                pixels = torch.stack([table.pixels[i] for i in held])
-                for worth in WORTHS:
-                    centre = prior_blend(start, prior_mean, count, worth)
-                    coefficients = torch.tensor(centre.reshape(plan.num_groups, -1))
-                    score = safe_metric(srocc, real_scores(composed, coefficients, pixels), truth)
-                    found.setdefault(count, {}).setdefault(worth, []).append(score)
+        own = np.stack([table.values[i].single_scores for i in draw.support])
+        start = own_start(own, draw.targets, plan.num_groups)
+        pixels = torch.stack([table.pixels[i] for i in draw.held])
+        for worth in WORTHS:
+            centre = prior_blend(start, prior_mean, draw.count, worth)
+            coefficients = torch.tensor(centre.reshape(plan.num_groups, -1))
+            pred = real_scores(composed, coefficients, pixels)
+            found.setdefault(draw.count, {}).setdefault(worth, []).append(
+                safe_metric(srocc, pred, draw.truth)
+            )
     return [
         PriorRow(count, len(scores[WORTHS[0]]), {w: statistics.mean(v) for w, v in scores.items()})
         for count, scores in found.items()

@@ -22,7 +22,13 @@ from tastevec.client.linear_rank_fit import STEP_FROM_RATINGS
 from tastevec.common.coefficients import CoefficientPlan
 from tastevec.common.composition import ComposedModel
 from tastevec.common.metrics import srocc
-from tastevec.simulations.personalize_people import ImageTable, Person, real_scores, safe_metric
+from tastevec.simulations.personalize_people import (
+    ImageTable,
+    Person,
+    real_scores,
+    safe_metric,
+    support_draws,
+)
 
 NEVER = 10**9  # step_from for "always keep the centre"
 
@@ -47,27 +53,19 @@ def calibrate_steps(
 ) -> list[StepRow]:
     rng = np.random.default_rng(seed)
     found: dict[int, list[tuple[float, float, bool]]] = {s: [] for s in shots}
-    for person in people:
-        rows = table.rows(person)
-        for count in shots:
-            if count >= len(rows) - 5:
-                continue
-            for _ in range(draws):
-                order = rng.permutation(len(rows))
-                support, held = rows[order[:count]], rows[order[count:]]
-                y, truth = person.targets[order[:count]], person.targets[order[count:]]
-                values = [table.values[i] for i in support]
-                pixels = torch.stack([table.pixels[i] for i in held])
-                centre = fit_values(values, y, plan, step_from=NEVER).coefficients
-                chosen = fit_values(values, y, plan, step_from=0).coefficients
-                kept = safe_metric(srocc, real_scores(composed, centre, pixels), truth)
-                stepped = not torch.equal(centre, chosen)
-                moved = (
-                    safe_metric(srocc, real_scores(composed, chosen, pixels), truth)
-                    if stepped
-                    else kept
-                )
-                found[count].append((kept, moved, stepped))
+    for draw in support_draws(people, table, shots, draws, rng):
+        values = [table.values[i] for i in draw.support]
+        pixels = torch.stack([table.pixels[i] for i in draw.held])
+        centre = fit_values(values, draw.targets, plan, step_from=NEVER).coefficients
+        chosen = fit_values(values, draw.targets, plan, step_from=0).coefficients
+        kept = safe_metric(srocc, real_scores(composed, centre, pixels), draw.truth)
+        stepped = not torch.equal(centre, chosen)
+        moved = (
+            safe_metric(srocc, real_scores(composed, chosen, pixels), draw.truth)
+            if stepped
+            else kept
+        )
+        found[draw.count].append((kept, moved, stepped))
     return [
         StepRow(
             shots=count,
