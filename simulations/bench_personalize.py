@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import statistics
 import time
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,10 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tastevec.client.fast_fit import fit_values, image_values
+from tastevec.client.fast_fit import fit_values
 from tastevec.client.feature_correction import CORRECT_FROM_RATINGS
 from tastevec.client.rating_requirements import MIN_RATINGS
-from tastevec.client.reference_fit import fit_reference
 from tastevec.common.coefficient_prior import CoefficientPrior
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
 from tastevec.common.composition import ComposedModel, composed_tensor_names
@@ -54,10 +52,16 @@ from tastevec.simulations.personalize_people import (
     build_table,
     load_people,
     personal_scores,
-    real_scores,
     safe_metric,
 )
 from tastevec.simulations.prior_calibration import PriorRow, calibrate_prior_worth, prior_lines
+from tastevec.simulations.reference_comparison import (
+    ReferenceRow,
+    ReferenceSettings,
+    compare_with_reference,
+    reference_table,
+    reference_target_lines,
+)
 from tastevec.simulations.step_calibration import StepRow, calibrate_steps, step_lines
 
 log = logging.getLogger(__name__)
@@ -75,10 +79,7 @@ class Settings:
     draws: int = 3
     people: int | None = None  # per group; None: all
     prior_people: int = 30  # training people whose fits make the population prior; 0: none
-    reference_people: int = 10
-    reference_shots: tuple[int, ...] = (10, 100)
-    reference_image_size: int = 64
-    reference_steps: int = 500
+    reference: ReferenceSettings = field(default_factory=ReferenceSettings)  # 64 px: this CPU
     seed: int = 0
 
 
@@ -184,7 +185,7 @@ def run_personalize_benchmark(
                 support, held = order[:shots], order[shots:]
                 _run_methods(results, context, person, shots, draw, support, held)
         log.info("done %s %s", person.group, person.name)
-    reference = _reference_section(people, base, vectors, generic, settings)
+    reference = compare_with_reference(people, base, vectors, settings.reference)
     report = _report(
         world,
         manifest.release_id,
@@ -280,77 +281,6 @@ def _run_methods(
         context.generic_head, generic_features[support], y_support, generic_features[held]
     )
     add("head fine-tune (generic model)", pred, time.perf_counter() - start)
-
-
-@dataclass(frozen=True, slots=True)
-class ReferenceRow:
-    person: str
-    shots: int
-    srocc: dict[str, float]
-    seconds: dict[str, float]
-
-
-def _reference_section(
-    people: Sequence[Person],
-    base: ScoreModel,
-    vectors: Sequence[TaskVector],
-    generic: ScoreModel,
-    settings: Settings,
-) -> list[ReferenceRow]:
-    """Fast against reference on a subset, both at the reduced image size, cold caches."""
-    if settings.reference_people == 0:
-        return []
-    by_group: dict[str, list[Person]] = defaultdict(list)
-    for person in people:
-        by_group[person.group].append(person)
-    chosen: list[Person] = []
-    while len(chosen) < settings.reference_people and any(by_group.values()):
-        for group in list(by_group):
-            if by_group[group] and len(chosen) < settings.reference_people:
-                chosen.append(by_group[group].pop(0))
-    table = build_table(chosen, base, vectors, generic, settings.reference_image_size)
-    names = composed_tensor_names(base.state_dict(), vectors)
-    rng = np.random.default_rng(settings.seed + 1)
-    rows_out = []
-    for person in chosen:
-        rows = table.rows(person)
-        for shots in settings.reference_shots:
-            if shots >= len(rows) - 5:
-                continue
-            order = rng.permutation(len(rows))
-            support, held = rows[order[:shots]], rows[order[shots:]]
-            y, truth = person.targets[order[:shots]], person.targets[order[shots:]]
-            support_pixels = torch.stack([table.pixels[i] for i in support])
-            held_pixels = torch.stack([table.pixels[i] for i in held])
-            scores: dict[str, float] = {}
-            seconds: dict[str, float] = {}
-            for layout in (CoefficientLayout.TENSOR, CoefficientLayout.BLOCK):
-                plan = CoefficientPlan.for_tensors(layout, names)
-                composed = ComposedModel(base, vectors, layout)
-                start = time.perf_counter()
-                values = image_values(base, vectors, support_pixels)  # a cold cache
-                solution = fit_values(values, y, plan)
-                fitted = time.perf_counter() - start
-                scored = personal_scores(
-                    composed, solution.coefficients, support_pixels, y, held_pixels
-                )
-                seconds[f"fast, {layout.value}"] = fitted + scored.correction_seconds
-                scores[f"fast, {layout.value}"] = safe_metric(srocc, scored.held, truth)
-            fit = fit_reference(
-                base,
-                list(vectors),
-                support_pixels,
-                torch.tensor(y),
-                steps=settings.reference_steps,
-                seed=settings.seed,
-            )
-            composed = ComposedModel(base, vectors, CoefficientLayout.TENSOR)
-            pred = real_scores(composed, fit.coefficients, held_pixels)
-            scores["reference, tensor"] = safe_metric(srocc, pred, truth)
-            seconds["reference, tensor"] = fit.seconds
-            rows_out.append(ReferenceRow(person.name, shots, scores, seconds))
-            log.info("reference %s %d: %s %s", person.name, shots, scores, seconds)
-    return rows_out
 
 
 def _cell(per_draw: list[list[float]]) -> str:
@@ -484,32 +414,20 @@ def _report(
 def _reference_lines(reference: list[ReferenceRow], settings: Settings) -> list[str]:
     if not reference:
         return []
-    lines = [
+    return [
         "",
         "## Fast against reference",
         "",
         f"{len({r.person for r in reference})} test people, one support draw, both modes at "
-        f"{settings.reference_image_size} px (reduced from the release's size so that the "
-        f"reference's {settings.reference_steps} training steps fit on this CPU), cold: the "
+        f"{settings.reference.image_size} px (reduced from the release's size so that the "
+        f"reference's {settings.reference.steps} training steps fit on this CPU), cold: the "
         "fast fit's time includes computing every support image's values and, from "
         f"{CORRECT_FROM_RATINGS} ratings on, the feature correction. The reference is the "
-        "paper's fit: coefficients only.",
+        "paper's fit: coefficients only. At the release's own size: `tastevec-sim bench "
+        "reference` (`reference-bench.md`).",
         "",
-        "| shots | method | SROCC | seconds per fit | time vs reference |",
-        "|---|---|---|---|---|",
+        *reference_table(reference),
     ]
-    for shots in sorted({r.shots for r in reference}):
-        rows = [r for r in reference if r.shots == shots]
-        ref_time = statistics.mean(r.seconds["reference, tensor"] for r in rows)
-        for method in rows[0].srocc:
-            mean = statistics.mean(r.srocc[method] for r in rows)
-            secs = statistics.mean(r.seconds[method] for r in rows)
-            lines.append(
-                f"| {shots} | {method} | {mean:.3f} | {secs:.2f} | {ref_time / secs:.0f}x less |"
-                if method.startswith("fast")
-                else f"| {shots} | {method} | {mean:.3f} | {secs:.1f} | 1x |"
-            )
-    return lines
 
 
 def _target_lines(results: Results, reference: list[ReferenceRow]) -> list[str]:
@@ -537,19 +455,7 @@ def _target_lines(results: Results, reference: list[ReferenceRow]) -> list[str]:
             f"- Beats every baseline at 10 shots ({personal} {ours10:.3f}; "
             f"{len(beaten)} of {len(rivals)} beaten) -> {verdict}."
         )
-    for shots in sorted({r.shots for r in reference}):
-        rows = [r for r in reference if r.shots == shots]
-        fast = statistics.mean(r.srocc["fast, tensor"] for r in rows)
-        ref = statistics.mean(r.srocc["reference, tensor"] for r in rows)
-        ratio = statistics.mean(r.seconds["reference, tensor"] for r in rows) / statistics.mean(
-            r.seconds["fast, tensor"] for r in rows
-        )
-        ok = fast >= ref - 0.01 and ratio >= 20
-        lines.append(
-            f"- Fast within 0.01 of reference at >= 20x less time ({shots} shots): "
-            f"{fast:.3f} vs {ref:.3f} ({fast - ref:+.3f}), {ratio:.0f}x less time -> "
-            + ("met." if ok else "**not met**.")
-        )
+    lines += reference_target_lines(reference)
     return lines
 
 

@@ -70,6 +70,7 @@ def _bench_personalize(args: argparse.Namespace) -> int:
         plot_srocc,
         run_personalize_benchmark,
     )
+    from tastevec.simulations.reference_comparison import ReferenceSettings
     from tastevec.simulations.world.build import WORLD_FILE
 
     _make_folder(args.out.parent)  # before minutes of work, not after
@@ -80,14 +81,32 @@ def _bench_personalize(args: argparse.Namespace) -> int:
         draws=args.draws,
         people=args.people,
         prior_people=args.prior_people,
-        reference_people=args.reference_people,
-        reference_image_size=args.reference_image_size,
-        reference_steps=args.reference_steps,
+        reference=ReferenceSettings(
+            people=args.reference_people,
+            image_size=args.reference_image_size,
+            steps=args.reference_steps,
+        ),
     )
     report, results = run_personalize_benchmark(args.world, args.release, args.trust, settings)
     plot = args.out.with_suffix(".png")
     plot_srocc(results, plot)
     _write_report(args.out, report + f"\n![SROCC against shots]({plot.name})\n")
+    return 0
+
+
+def _bench_reference(args: argparse.Namespace) -> int:
+    from tastevec.simulations.bench_reference import run_reference_benchmark
+    from tastevec.simulations.reference_comparison import ReferenceSettings
+    from tastevec.simulations.world.build import WORLD_FILE
+
+    _make_folder(args.out.parent)
+    if not (args.world / WORLD_FILE).exists():
+        raise TastevecError(f"{args.world} is not a photo world (no {WORLD_FILE})")
+    settings = ReferenceSettings(
+        people=args.people, shots=tuple(args.shots), image_size=args.image_size, steps=args.steps
+    )
+    report = run_reference_benchmark(args.world, args.release, args.trust, settings)
+    _write_report(args.out, report)
     return 0
 
 
@@ -193,6 +212,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     personalize.add_argument("--reference-image-size", type=_positive, default=64)
     personalize.add_argument("--reference-steps", type=_positive, default=500)
     personalize.set_defaults(handler=_bench_personalize)
+    reference = suites.add_parser(
+        "reference", help="fast against the paper's reference fit, at the release's image size"
+    )
+    reference.add_argument("--out", type=Path, default=RESULTS_DIR / "reference-bench.md")
+    _world_release_arguments(reference)
+    reference.add_argument("--people", type=_positive, default=10, help="test people")
+    reference.add_argument("--shots", type=_positive, nargs="+", default=[10, 100])
+    reference.add_argument(
+        "--image-size", type=_positive, help="both modes' image size (default: the release's)"
+    )
+    reference.add_argument("--steps", type=_positive, default=500, help="reference steps")
+    reference.set_defaults(handler=_bench_reference)
     device = suites.add_parser(
         "device", help="fit time (cold, warm) and scoring memory through the client's code"
     )
