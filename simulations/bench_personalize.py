@@ -51,6 +51,7 @@ from tastevec.simulations.personalize_people import (
     Person,
     build_table,
     load_people,
+    merged_with,
     personal_scores,
     safe_metric,
 )
@@ -204,10 +205,7 @@ def _single(base: ScoreModel, vectors: Sequence[TaskVector], index: int) -> Scor
     composed = ComposedModel(base, vectors, CoefficientLayout.GLOBAL)
     one_hot = torch.zeros(len(vectors))
     one_hot[index] = 1.0
-    composed.set_coefficients(one_hot)
-    merged = composed.merge()
-    assert isinstance(merged, ScoreModel)
-    return merged
+    return merged_with(composed, one_hot)
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,10 @@ from tastevec.client.feature_correction import (
 from tastevec.common.coefficients import CoefficientPlan
 from tastevec.common.composition import ComposedModel
 from tastevec.common.metrics import srocc
-from tastevec.common.score_model import ScoreModel
 from tastevec.simulations.personalize_people import (
     ImageTable,
     Person,
+    merged_with,
     safe_metric,
     support_draws,
 )
@@ -64,9 +64,7 @@ def calibrate_score_weight(
     for draw in support_draws(people, table, corrected, draws, rng):
         y, truth = draw.targets, draw.truth
         solution = fit_values([table.values[i] for i in draw.support], y, plan)
-        composed.set_coefficients(solution.coefficients)
-        merged = composed.merge()
-        assert isinstance(merged, ScoreModel)
+        merged = merged_with(composed, solution.coefficients)
         pixels = [
             torch.stack([table.pixels[i] for i in part]) for part in (draw.support, draw.held)
         ]

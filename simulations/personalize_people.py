@@ -159,6 +159,14 @@ class PersonalScores:
     correction_seconds: float  # the support's pass and the correction's fit
 
 
+def merged_with(composed: ComposedModel, coefficients: torch.Tensor) -> ScoreModel:
+    """A plain score model with `coefficients` merged into the base."""
+    composed.set_coefficients(coefficients)
+    merged = composed.merge()
+    assert isinstance(merged, ScoreModel)
+    return merged
+
+
 @torch.no_grad()
 def personal_scores(
     composed: ComposedModel,
@@ -167,9 +175,7 @@ def personal_scores(
     support_targets: np.ndarray,
     held_pixels: torch.Tensor,
 ) -> PersonalScores:
-    composed.set_coefficients(coefficients)
-    merged = composed.merge()
-    assert isinstance(merged, ScoreModel)
+    merged = merged_with(composed, coefficients)
     started = time.perf_counter()
     correction = None
     if len(support_targets) >= CORRECT_FROM_RATINGS:  # as the device: no pass below
@@ -187,6 +193,5 @@ def personal_scores(
 def real_scores(
     composed: ComposedModel, coefficients: torch.Tensor, images: torch.Tensor
 ) -> np.ndarray:
-    composed.set_coefficients(coefficients)
-    merged = composed.merge()
+    merged = merged_with(composed, coefficients)
     return torch.cat([merged(images[i : i + 64]) for i in range(0, len(images), 64)]).numpy()
