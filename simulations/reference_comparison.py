@@ -33,6 +33,7 @@ from tastevec.simulations.personalize_people import (
     personal_scores,
     real_scores,
     safe_metric,
+    support_draws,
 )
 
 log = logging.getLogger(__name__)
@@ -82,52 +83,45 @@ def compare_with_reference(
     chosen = choose_people(people, settings.people)
     table = build_table(chosen, base, vectors, None, settings.image_size)
     names = composed_tensor_names(base.state_dict(), vectors)
+    plans = {layout: CoefficientPlan.for_tensors(layout, names) for layout in FAST_LAYOUTS}
+    composed = {layout: ComposedModel(base, vectors, layout) for layout in FAST_LAYOUTS}
     rng = np.random.default_rng(settings.seed + 1)
     rows_out = []
-    for person in chosen:
-        rows = table.rows(person)
-        for shots in settings.shots:
-            if shots >= len(rows) - 5:
-                continue
-            order = rng.permutation(len(rows))
-            support, held = rows[order[:shots]], rows[order[shots:]]
-            y, truth = person.targets[order[:shots]], person.targets[order[shots:]]
-            support_pixels = torch.stack([table.pixels[i] for i in support])
-            held_pixels = torch.stack([table.pixels[i] for i in held])
-            scores: dict[str, float] = {}
-            seconds: dict[str, float] = {}
-            for layout in FAST_LAYOUTS:
-                plan = CoefficientPlan.for_tensors(layout, names)
-                composed = ComposedModel(base, vectors, layout)
-                start = time.perf_counter()
-                values = image_values(base, vectors, support_pixels)  # a cold cache
-                solution = fit_values(values, y, plan)
-                fitted = time.perf_counter() - start
-                scored = personal_scores(
-                    composed, solution.coefficients, support_pixels, y, held_pixels
-                )
-                method = f"fast, {layout.value}"
-                seconds[method] = fitted + scored.correction_seconds
-                scores[method] = safe_metric(srocc, scored.held, truth)
-                if shots >= CORRECT_FROM_RATINGS:
-                    seconds[f"{method}, coefficients only"] = fitted
-                    scores[f"{method}, coefficients only"] = safe_metric(
-                        srocc, scored.coefficients_only, truth
-                    )
-            fit = fit_reference(
-                base,
-                list(vectors),
-                support_pixels,
-                torch.tensor(y),
-                steps=settings.steps,
-                seed=settings.seed,
+    for draw in support_draws(chosen, table, settings.shots, 1, rng):
+        y, truth = draw.targets, draw.truth
+        support_pixels = torch.stack([table.pixels[i] for i in draw.support])
+        held_pixels = torch.stack([table.pixels[i] for i in draw.held])
+        scores: dict[str, float] = {}
+        seconds: dict[str, float] = {}
+        for layout in FAST_LAYOUTS:
+            start = time.perf_counter()
+            values = image_values(base, vectors, support_pixels)  # a cold cache
+            solution = fit_values(values, y, plans[layout])
+            fitted = time.perf_counter() - start
+            scored = personal_scores(
+                composed[layout], solution.coefficients, support_pixels, y, held_pixels
             )
-            composed = ComposedModel(base, vectors, CoefficientLayout.TENSOR)
-            pred = real_scores(composed, fit.coefficients, held_pixels)
-            scores[REFERENCE] = safe_metric(srocc, pred, truth)
-            seconds[REFERENCE] = fit.seconds
-            rows_out.append(ReferenceRow(person.name, shots, scores, seconds))
-            log.info("reference %s %d: %s %s", person.name, shots, scores, seconds)
+            method = f"fast, {layout.value}"
+            seconds[method] = fitted + scored.correction_seconds
+            scores[method] = safe_metric(srocc, scored.held, truth)
+            if draw.count >= CORRECT_FROM_RATINGS:
+                seconds[f"{method}, coefficients only"] = fitted
+                scores[f"{method}, coefficients only"] = safe_metric(
+                    srocc, scored.coefficients_only, truth
+                )
+        fit = fit_reference(
+            base,
+            list(vectors),
+            support_pixels,
+            torch.tensor(y),
+            steps=settings.steps,
+            seed=settings.seed,
+        )
+        pred = real_scores(composed[CoefficientLayout.TENSOR], fit.coefficients, held_pixels)
+        scores[REFERENCE] = safe_metric(srocc, pred, truth)
+        seconds[REFERENCE] = fit.seconds
+        rows_out.append(ReferenceRow(draw.person.name, draw.count, scores, seconds))
+        log.info("reference %s %d: %s %s", draw.person.name, draw.count, scores, seconds)
     return rows_out
 
 
