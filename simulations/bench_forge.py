@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tastevec.client.feature_correction import CORRECT_FROM_RATINGS
 from tastevec.common.datasets.catalog import load_image_scores
 from tastevec.common.datasets.records import ScoredImage
 from tastevec.common.device import default_device
@@ -344,8 +345,10 @@ def _personal_lines(
         "",
         f"{len(people)} held-out test people ({groups}), {settings.draws} random support "
         "draws at each number of shots, the same people and draws for every row. Each fits "
-        f"the client's default coefficients (fast, {LAYOUT.value} layout) with that set of "
-        "six task vectors and scores their held-out ratings with the real merged model. "
+        f"the client's default model (fast, {LAYOUT.value} layout, with the feature "
+        f"correction from {CORRECT_FROM_RATINGS} ratings on, as the device fits) with that "
+        "set of six task vectors and scores their held-out ratings with the real merged "
+        "model. "
         "Mean SROCC over the fits; the change is against scope `all` in float32, fit by fit, "
         "± its standard error (the spread of the paired differences over the square root of "
         "the number of fits).",

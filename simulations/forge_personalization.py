@@ -1,10 +1,10 @@
 """What a task vector's scope and encoding cost the people who personalize with it.
 
 The forge benchmark ships each set of task vectors in every encoding; here the client's
-default fit (fast, block layout) runs on the photo world's held-out test people with each
-set, and its personal models are scored with the real merged model on each person's held-out
-ratings. Every set sees the same people and the same support draws, so the figures compare
-side by side.
+default fit (fast, block layout, with the feature correction from 50 ratings on, as the device
+fits) runs on the photo world's held-out test people with each set, and its personal models
+are scored with the real merged model on each person's held-out ratings. Every set sees the
+same people and the same support draws, so the figures compare side by side.
 """
 
 from __future__ import annotations
@@ -21,7 +21,12 @@ from tastevec.common.composition import ComposedModel, composed_tensor_names
 from tastevec.common.metrics import srocc
 from tastevec.common.score_model import ScoreModel
 from tastevec.common.task_vector import TaskVector
-from tastevec.simulations.personalize_people import Person, build_table, real_scores, safe_metric
+from tastevec.simulations.personalize_people import (
+    Person,
+    build_table,
+    personal_scores,
+    safe_metric,
+)
 
 LAYOUT = CoefficientLayout.BLOCK  # the client's default
 
@@ -57,7 +62,12 @@ def personalization_srocc(
                 support, held = order[:shots], order[shots:]
                 values = [table.values[i] for i in rows[support]]
                 solution = fit_values(values, person.targets[support], plan)
-                pixels = torch.stack([table.pixels[i] for i in rows[held]])
-                pred = real_scores(composed, solution.coefficients, pixels)
-                found[shots].append(safe_metric(srocc, pred, person.targets[held]))
+                scores = personal_scores(
+                    composed,
+                    solution.coefficients,
+                    torch.stack([table.pixels[i] for i in rows[support]]),
+                    person.targets[support],
+                    torch.stack([table.pixels[i] for i in rows[held]]),
+                )
+                found[shots].append(safe_metric(srocc, scores.held, person.targets[held]))
     return {shots: scores for shots, scores in found.items() if scores}
