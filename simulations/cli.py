@@ -208,7 +208,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=30,
         help="training people for the prior (0: none)",
     )
-    personalize.add_argument("--reference-people", type=_non_negative, default=10)
+    personalize.add_argument(
+        "--reference-people",
+        type=_non_negative,
+        default=0,
+        help="test people for fast against reference at --reference-image-size "
+        "(default 0: `bench reference` compares them at the release's size)",
+    )
     personalize.add_argument("--reference-image-size", type=_positive, default=64)
     personalize.add_argument("--reference-steps", type=_positive, default=500)
     personalize.set_defaults(handler=_bench_personalize)

@@ -77,3 +77,9 @@ def test_test_people_come_from_the_test_splits(world: Path) -> None:
     assert {p.group for p in people} == {"flickr_aes", "para", "real_cur"}
     person = people[0]
     assert len(person.images) == len(person.targets) and np.ptp(person.targets) > 0
+
+
+def test_without_the_reference_subset_the_targets_point_to_bench_reference() -> None:
+    assert bench_personalize.Settings().reference.people == 0
+    targets = "\n".join(bench_personalize._target_lines(bench_personalize.Results(), []))
+    assert "`tastevec-sim bench reference` (`reference-bench.md`)" in targets
