@@ -1,6 +1,6 @@
 """`tastevec-sim bench reference`: the fast fit against the paper's reference fit at the
-release's own image size (the personalization benchmark compares them at a reduced size, to
-fit its CPU budget). Same people and supports as that benchmark's comparison."""
+release's own image size. `bench personalize --reference-people N` makes the same comparison,
+with the same people and supports, at a reduced size to fit its CPU budget."""
 
 from __future__ import annotations
 

@@ -48,9 +48,9 @@ def _bench_forge(args: argparse.Namespace) -> int:
 
     _make_folder(args.out.parent)  # before minutes of work, not after
     world = args.world or args.scratch / "world"
-    if not (world / WORLD_FILE).exists():
-        if args.world is not None:
-            raise TastevecError(f"{world} is not a photo world (no {WORLD_FILE})")
+    if args.world is not None:
+        _require_world(world)
+    elif not (world / WORLD_FILE).exists():
         build_world(world, world_size("standard"))
     report = run_forge_benchmark(
         world,
@@ -71,11 +71,9 @@ def _bench_personalize(args: argparse.Namespace) -> int:
         run_personalize_benchmark,
     )
     from tastevec.simulations.reference_comparison import ReferenceSettings
-    from tastevec.simulations.world.build import WORLD_FILE
 
     _make_folder(args.out.parent)  # before minutes of work, not after
-    if not (args.world / WORLD_FILE).exists():
-        raise TastevecError(f"{args.world} is not a photo world (no {WORLD_FILE})")
+    _require_world(args.world)
     settings = Settings(
         shots=tuple(args.shots),
         draws=args.draws,
@@ -97,11 +95,9 @@ def _bench_personalize(args: argparse.Namespace) -> int:
 def _bench_reference(args: argparse.Namespace) -> int:
     from tastevec.simulations.bench_reference import run_reference_benchmark
     from tastevec.simulations.reference_comparison import ReferenceSettings
-    from tastevec.simulations.world.build import WORLD_FILE
 
     _make_folder(args.out.parent)
-    if not (args.world / WORLD_FILE).exists():
-        raise TastevecError(f"{args.world} is not a photo world (no {WORLD_FILE})")
+    _require_world(args.world)
     settings = ReferenceSettings(
         people=args.people, shots=tuple(args.shots), image_size=args.image_size, steps=args.steps
     )
@@ -113,6 +109,7 @@ def _bench_reference(args: argparse.Namespace) -> int:
 def _bench_device(args: argparse.Namespace) -> int:
     from tastevec.simulations.bench_device import run_device_benchmark
 
+    _require_world(args.world)
     _make_folder(args.out.parent)
     _make_folder(args.scratch)
     report = run_device_benchmark(args.world, args.release, args.trust, args.scratch)
@@ -251,6 +248,13 @@ def _world_release_arguments(parser: argparse.ArgumentParser) -> None:
         "--release", type=Path, required=True, help="a release forged on that world"
     )
     parser.add_argument("--trust", type=Path, required=True, help="its public key")
+
+
+def _require_world(path: Path) -> None:
+    from tastevec.simulations.world.build import WORLD_FILE
+
+    if not (path / WORLD_FILE).exists():
+        raise TastevecError(f"{path} is not a photo world (no {WORLD_FILE})")
 
 
 def _make_folder(path: Path) -> None:
