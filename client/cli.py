@@ -1,6 +1,8 @@
 """`tastevec-client`: the device's command line.
 
-pull, rate, fit, score, status, forget; all take `--home DIR`.
+pull, rate, fit, score, status, forget; all take `--home DIR`. torch and timm load only in
+the commands that run a model (fit, score), so that `--help`, `status`, `rate` and `forget`
+start at once.
 """
 
 from __future__ import annotations
@@ -11,20 +13,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tastevec.client.fitting import FitMode, fit_profile
+from tastevec.client.fit_options import REFERENCE_STEPS, FitMode
+from tastevec.client.forgetting import forget_home
 from tastevec.client.home import HOME_VARIABLE, Home
-from tastevec.client.image_cache import delete_cache
-from tastevec.client.personal_model import personal_model
 from tastevec.client.personal_profile import load_profile
 from tastevec.client.rating_import import import_csv, rate_image
 from tastevec.client.ratings_store import RatingsStore, parse_scale
-from tastevec.client.reference_fit import STEPS
 from tastevec.client.release_cache import current_release_id, load_current_release, pull_from_dir
-from tastevec.client.scoring import score_paths
 from tastevec.common.coefficients import CoefficientLayout
 from tastevec.common.command_line import new_parser, run
-from tastevec.common.device import default_device
-from tastevec.common.errors import FitError, ProfileError, RatingsError
+from tastevec.common.errors import FitError, ImageError, ProfileError, RatingsError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,7 +65,7 @@ def _add_pull(commands: argparse._SubParsersAction) -> None:
 
 
 def _pull(args: argparse.Namespace) -> int:
-    home = Home.at(args.home)
+    home = Home.at(args.home).create()
     result = pull_from_dir(home, args.from_dir, args.trust)
     manifest = result.release.manifest
     state = "already current" if result.already_current else "now current"
@@ -98,15 +96,17 @@ def _rate(args: argparse.Namespace) -> int:
         raise RatingsError("rate takes either IMAGE SCORE or --csv FILE")
     if args.image is not None and args.score is None:
         raise RatingsError(f"rate {args.image}: give a score after the image")
-    home = Home.at(args.home)
+    home = Home.at(args.home).create()
     with RatingsStore.open(home.ratings) as store:
-        scale = store.settle_scale(parse_scale(args.scale) if args.scale else None)
+        plan = store.plan_import(parse_scale(args.scale) if args.scale else None)
         if args.csv is not None:
-            report = import_csv(store, args.csv, scale)
+            report = import_csv(store, args.csv, plan)
         else:
-            report = rate_image(store, args.image, args.score, scale)
+            report = rate_image(store, args.image, args.score, plan)
     for line in report.lines():
         print(line)
+    if report.recorded == 0:
+        raise RatingsError(f"nothing recorded: every row of {args.csv} was skipped")
     return 0
 
 
@@ -127,7 +127,7 @@ def _add_fit(commands: argparse._SubParsersAction) -> None:
     command.add_argument(
         "--steps",
         type=int,
-        default=STEPS,
+        default=REFERENCE_STEPS,
         help="training steps of the reference fit (default: the paper's %(default)s)",
     )
     command.add_argument(
@@ -139,9 +139,14 @@ def _add_fit(commands: argparse._SubParsersAction) -> None:
 
 
 def _fit(args: argparse.Namespace) -> int:
-    home = Home.at(args.home)
+    from tastevec.client.fitting import fit_profile  # torch: only where a model runs
+
     if args.steps < 1:
         raise FitError(f"--steps must be at least 1, got {args.steps}")
+    home = Home.at(args.home)
+    if not home.root.is_dir():
+        raise RatingsError(f"no tastevec home at {home.root}; pull a release and rate first")
+    home.create()
     outcome = fit_profile(
         home,
         FitMode(args.mode),
@@ -175,13 +180,27 @@ def _add_score(commands: argparse._SubParsersAction) -> None:
 
 
 def _score(args: argparse.Namespace) -> int:
+    from tastevec.client.scoring import score_paths  # torch: only where a model runs
+    from tastevec.client.scoring_model import scoring_model
+    from tastevec.common.device import default_device
+
     home = Home.at(args.home)
     release = load_current_release(home)
-    profile = load_profile(home.profiles, release.manifest.release_id)
-    model = personal_model(release, profile, default_device())
+    model, note = scoring_model(home, release, default_device())
+    if note is not None:
+        print(f"tastevec-client: {note}", file=sys.stderr)
     result = score_paths(model, args.paths, show_progress=not args.no_progress)
-    for path, reason in result.skipped:
-        print(f"tastevec-client: skipped {path}: {reason}", file=sys.stderr)
+    for path, reason in result.skipped:  # a reason names its file already
+        shown = reason if str(path) in reason else f"{path}: {reason}"
+        print(f"tastevec-client: skipped {shown}", file=sys.stderr)
+    if not result.ranked:
+        skipped = len(result.skipped)
+        raise ImageError(
+            f"nothing scored: {skipped} file{'s' if skipped != 1 else ''} skipped, no readable "
+            "image"
+            if skipped
+            else f"nothing scored: no image in {', '.join(map(str, args.paths))}"
+        )
     if args.json:
         print(json.dumps([{"image": str(p), "score": s} for p, s in result.ranked], indent=2))
     else:
@@ -210,8 +229,12 @@ def _status(args: argparse.Namespace) -> int:
         )
     if home.ratings.exists():
         with RatingsStore.open(home.ratings) as store:
-            count, scale, last = store.count(), store.scale(), store.last_rated()
-        print(f"ratings: {count} on scale {scale} (last {last})" if count else "ratings: none")
+            count, last = store.count(), store.last_rated()
+            try:
+                scale = f"on scale {store.scale_of_ratings()}"
+            except RatingsError as exc:
+                scale = f"({exc})"
+        print(f"ratings: {count} {scale} (last {last})" if count else "ratings: none")
     else:
         print("ratings: none")
     if release_id is not None:
@@ -242,13 +265,6 @@ def _forget(args: argparse.Namespace) -> int:
         if answer.strip().lower() not in {"y", "yes"}:
             print("nothing deleted")
             return 1
-    ratings = 0
-    if home.ratings.exists():
-        with RatingsStore.open(home.ratings) as store:
-            ratings = store.forget()
-    profiles = sorted(home.profiles.glob("*.json")) if home.profiles.is_dir() else []
-    for path in profiles:
-        path.unlink()
-    delete_cache(home.image_cache)
-    print(f"deleted {ratings} ratings, {len(profiles)} profiles and the image cache")
+    for line in forget_home(home).lines():
+        print(line)
     return 0

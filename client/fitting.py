@@ -12,7 +12,6 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 import torch
@@ -25,6 +24,7 @@ from tastevec.client.feature_correction import (
     fit_correction,
     scores_and_features,
 )
+from tastevec.client.fit_options import REFERENCE_STEPS, FitMode
 from tastevec.client.home import Home
 from tastevec.client.image_cache import ImageCache
 from tastevec.client.personal_model import merged_model
@@ -32,7 +32,7 @@ from tastevec.client.personal_profile import Profile, save_profile
 from tastevec.client.rated_images import load_rated_images
 from tastevec.client.rating_requirements import check_ratings
 from tastevec.client.ratings_store import Rating, RatingsStore
-from tastevec.client.reference_fit import STEPS, fit_reference
+from tastevec.client.reference_fit import fit_reference
 from tastevec.client.release_cache import load_current_release
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
 from tastevec.common.composition import composed_tensor_names
@@ -48,11 +48,6 @@ from tastevec.common.score_model import ScoreModel
 IMAGES_PER_PASS = 64  # rated images decoded at once for the correction
 
 
-class FitMode(StrEnum):
-    FAST = "fast"
-    REFERENCE = "reference"
-
-
 @dataclass(frozen=True, slots=True)
 class FitOutcome:
     profile: Profile
@@ -64,16 +59,15 @@ def fit_profile(
     mode: FitMode,
     layout: CoefficientLayout,
     *,
-    steps: int = STEPS,
+    steps: int = REFERENCE_STEPS,
     use_prior: bool = True,
 ) -> FitOutcome:
     """Fit the current release's coefficients to the stored ratings; `steps`: reference only."""
     release = load_current_release(home)
     with RatingsStore.open(home.ratings) as store:
         ratings = store.ratings()
-        scale = store.scale()
+        scale = store.scale_of_ratings()
     check_ratings(ratings, layout, what="ratings")
-    assert scale is not None  # a store with ratings has a scale
     targets = {r.image_sha256: (r.score - scale.low) / (scale.high - scale.low) for r in ratings}
     device = default_device()
     base = load_release_model(release.root, release.manifest).to(device)

@@ -8,6 +8,7 @@ data: the cache lives in their home and `forget` deletes it.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ import numpy as np
 import numpy.typing as npt
 
 from tastevec.common.errors import RatingsError
+from tastevec.common.os_inputs import create_private_file
+
+logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float32]
 _SCHEMA = (
@@ -56,20 +60,28 @@ class ImageValues:
 
 
 class ImageCache:
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    """The cache, opened. It holds only values derived from images, so a damaged cache file is
+    never an error: it is deleted and started again (logged), and the fit recomputes what it
+    needs."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
         self._connection = connection
 
     @classmethod
     def open(cls, path: Path) -> ImageCache:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            logger.warning("image cache %s is not a regular file; starting it again", path)
+        else:
+            try:
+                return cls(path, _connect(path))
+            except sqlite3.DatabaseError as exc:
+                logger.warning("image cache %s is damaged (%s); starting it again", path, exc)
+        delete_cache(path)
         try:
-            connection = sqlite3.connect(path, timeout=30.0)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute(_SCHEMA)
-            connection.commit()
-        except sqlite3.DatabaseError as exc:
+            return cls(path, _connect(path))
+        except sqlite3.Error as exc:
             raise RatingsError(f"image cache {path} cannot be used: {exc}") from None
-        return cls(connection)
 
     def __enter__(self) -> ImageCache:
         return self
@@ -91,26 +103,81 @@ class ImageCache:
         tensors: int,
         vectors: int,
     ) -> dict[str, ImageValues]:
+        """The cached values of `images` (missing ones left out; a row of another shape, or a
+        cache that turns out damaged, counts as missing)."""
         found = {}
-        for image in images:
-            row = self._connection.execute(
-                "SELECT value FROM image_values "
-                "WHERE release_id = ? AND expansion = ? AND image_sha256 = ?",
-                (release_id, expansion, image),
-            ).fetchone()
-            if row is not None:
-                found[image] = ImageValues.from_bytes(row[0], tensors, vectors)
+        try:
+            for image in images:
+                row = self._connection.execute(
+                    "SELECT value FROM image_values "
+                    "WHERE release_id = ? AND expansion = ? AND image_sha256 = ?",
+                    (release_id, expansion, image),
+                ).fetchone()
+                if row is None:
+                    continue
+                try:
+                    found[image] = ImageValues.from_bytes(row[0], tensors, vectors)
+                except (RatingsError, TypeError, ValueError):
+                    logger.warning("image cache %s: a row of another shape; recomputing", self.path)
+        except sqlite3.DatabaseError as exc:
+            self._start_again(exc)
+            return {}
         return found
 
     def put(self, release_id: str, expansion: str, values: Mapping[str, ImageValues]) -> None:
-        with self._connection:
-            self._connection.executemany(
-                "INSERT OR REPLACE INTO image_values VALUES (?, ?, ?, ?)",
-                [(release_id, expansion, k, v.to_bytes()) for k, v in values.items()],
-            )
+        rows = [(release_id, expansion, k, v.to_bytes()) for k, v in values.items()]
+        try:
+            with self._connection:
+                self._connection.executemany(
+                    "INSERT OR REPLACE INTO image_values VALUES (?, ?, ?, ?)", rows
+                )
+        except sqlite3.DatabaseError as exc:
+            self._start_again(exc)
+            try:
+                with self._connection:
+                    self._connection.executemany(
+                        "INSERT OR REPLACE INTO image_values VALUES (?, ?, ?, ?)", rows
+                    )
+            except sqlite3.Error as again:
+                raise RatingsError(f"image cache {self.path} cannot be written: {again}") from None
+
+    def _start_again(self, exc: sqlite3.DatabaseError) -> None:
+        logger.warning("image cache %s is damaged (%s); starting it again", self.path, exc)
+        self._connection.close()
+        delete_cache(self.path)
+        try:
+            self._connection = _connect(self.path)
+        except sqlite3.Error as again:
+            raise RatingsError(f"image cache {self.path} cannot be used: {again}") from None
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """Open (creating it private, 0600) and check the cache: its schema, and a quick check
+    that reads every page, so damage shows here rather than midway through a fit."""
+    try:
+        create_private_file(path)  # SQLite gives its -wal and -shm files the same mode
+    except OSError as exc:
+        raise RatingsError(f"cannot create image cache {path}: {exc.strerror or exc}") from None
+    connection = sqlite3.connect(path, timeout=30.0)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(_SCHEMA)
+        connection.commit()
+        verdict = connection.execute("PRAGMA quick_check").fetchone()[0]
+        if verdict != "ok":
+            raise sqlite3.DatabaseError(f"quick_check: {verdict}")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
 
 
 def delete_cache(path: Path) -> None:
-    """Delete the cache file and its WAL files."""
+    """Delete the cache file and its WAL files; RatingsError (naming the file) if one cannot
+    be deleted."""
     for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+        name = Path(f"{path}{suffix}")
+        try:
+            name.unlink(missing_ok=True)
+        except OSError as exc:
+            raise RatingsError(f"cannot delete image cache {name}: {exc.strerror or exc}") from None

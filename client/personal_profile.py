@@ -11,12 +11,13 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from tastevec.common.atomic_file import write_atomic
 from tastevec.common.errors import ProfileError
+
+if TYPE_CHECKING:  # torch loads only where a model runs (status reads profiles too)
+    import torch
 
 PROFILE_FORMAT = "tastevec-profile/1"
 
@@ -50,6 +51,8 @@ class Profile:
             raise ProfileError(f"profile for release {self.release_id}: non-finite correction")
 
     def coefficient_matrix(self) -> torch.Tensor:
+        import torch
+
         return torch.tensor(self.coefficients, dtype=torch.float32)
 
     def to_bytes(self) -> bytes:

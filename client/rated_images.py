@@ -14,9 +14,9 @@ import torch
 from PIL import Image
 
 from tastevec.client.ratings_store import Rating
-from tastevec.common.digests import sha256_file
+from tastevec.common.digests import sha256_bytes
 from tastevec.common.errors import ImageError
-from tastevec.common.images import load_image
+from tastevec.common.images import decode_image, read_image_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,15 +33,16 @@ def load_rated_images(
     for rating in ratings:
         path = Path(rating.path)
         try:
-            if sha256_file(path) != rating.image_sha256:
+            data = read_image_file(path)  # a regular file only: a FIFO never blocks the fit
+            if sha256_bytes(data) != rating.image_sha256:
                 skipped.append(f"{path}: changed since you rated it; left out")
                 continue
-            tensors.append(transform(load_image(path)))
-        except FileNotFoundError:
-            skipped.append(f"{path}: no longer there (rate it again where it is now); left out")
-            continue
-        except (OSError, ImageError) as exc:
-            skipped.append(f"{path}: {exc}; left out")
+            tensors.append(transform(decode_image(data, path)))
+        except ImageError as exc:
+            if not path.exists() and not path.is_symlink():
+                skipped.append(f"{path}: no longer there (rate it again where it is now); left out")
+            else:
+                skipped.append(f"{exc}; left out")
             continue
         kept.append(rating)
     images = torch.stack(tensors) if tensors else torch.empty(0, 3, 1, 1)

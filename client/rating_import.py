@@ -23,19 +23,25 @@ from pathlib import Path
 from tqdm import tqdm
 
 from tastevec.client.ratings_store import (
+    ImportPlan,
     Rating,
     RatingScale,
     RatingsStore,
     RecordResult,
     ReplacedRating,
+    shown_number,
 )
-from tastevec.common.digests import sha256_file
+from tastevec.common.digests import sha256_bytes
 from tastevec.common.errors import ImageError, RatingsError
-from tastevec.common.images import load_image
+from tastevec.common.images import decode_image, read_image_file
+from tastevec.common.os_inputs import read_regular_file
 
 IMAGE_COLUMN = "image"
 SCORE_COLUMN = "score"
 DETAIL_LINES = 20  # most detail lines ImportReport.lines() shows
+# Largest ratings CSV read (it is read whole before anything is recorded): about a million
+# rows of typical paths.
+CSV_LIMIT = 128 * 2**20
 _WORKERS = 2
 _WINDOW = 32  # images checked ahead of the row being recorded
 _PROGRESS_ABOVE = 100  # rows; smaller imports finish before a bar would help
@@ -114,15 +120,14 @@ def _report(
 
 
 def _examine(path: Path) -> tuple[str, str]:
-    """Decode `path` fully (ImageError if it is not a readable image); its sha256 and absolute
-    path."""
-    if "\x00" in str(path):  # the OS would refuse it with a ValueError
-        raise ImageError(f"image path {str(path)!r} contains a NUL character")
-    load_image(path)
+    """Read `path` once and decode it fully (ImageError if it is not a readable image); the
+    sha256 of the bytes decoded, and its absolute path."""
+    data = read_image_file(path)
+    decode_image(data, path)
     try:
-        return sha256_file(path), str(path.resolve())
-    except OSError as exc:
-        raise ImageError(f"cannot read image {path}: {exc.strerror or exc}") from None
+        return sha256_bytes(data), str(path.resolve())
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
+        raise ImageError(f"cannot resolve image path {path}: {exc}") from None
 
 
 def _score_problem(cell: str, scale: RatingScale) -> tuple[float, str | None]:
@@ -137,19 +142,20 @@ def _score_problem(cell: str, scale: RatingScale) -> tuple[float, str | None]:
     if not math.isfinite(score):
         return score, f"score {text!r} is not a finite number"
     if not scale.contains(score):
-        return score, f"score {score:g} is outside your scale {scale}"
+        return score, f"score {shown_number(score)} is outside your scale {scale}"
     return score, None
 
 
-def rate_image(store: RatingsStore, image: Path, score: float, scale: RatingScale) -> ImportReport:
-    """Rate one image. RatingsError for a score off `scale`, ImageError for a file that is not
-    a readable image (both one line, naming the image)."""
-    _, problem = _score_problem(repr(float(score)), scale)
+def rate_image(store: RatingsStore, image: Path, score: float, plan: ImportPlan) -> ImportReport:
+    """Rate one image on `plan` (RatingsStore.plan_import). RatingsError for a score off its
+    scale, ImageError for a file that is not a readable image (both one line, naming the
+    image)."""
+    _, problem = _score_problem(repr(float(score)), plan.scale)
     if problem is not None:
         raise RatingsError(f"cannot rate {image}: {problem}")
     sha, path = _examine(image)
     rating = Rating(sha, float(score), path, _now())
-    return _report(store, store.record([rating]), scale)
+    return _report(store, store.record([rating], plan), plan.scale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +170,7 @@ class _Row:
 def import_csv(
     store: RatingsStore,
     csv_path: Path,
-    scale: RatingScale,
+    plan: ImportPlan,
     *,
     chunk: int = 500,
     show_progress: bool = True,
@@ -173,9 +179,11 @@ def import_csv(
     ignored; UTF-8, BOM tolerated). Image paths are relative to the CSV's folder unless
     absolute. Bad rows are skipped and reported; the latest row of an image rated twice wins.
 
-    RatingsError (naming the file) for a missing or unreadable CSV or a header without the
-    two columns; nothing is recorded then. Rows are recorded `chunk` per transaction.
+    RatingsError (naming the file) for a missing or unreadable CSV (not a regular file, above
+    CSV_LIMIT) or a header without the two columns; nothing is recorded then. Rows are
+    recorded `chunk` per transaction, each checked against `plan` (RatingsStore.plan_import).
     """
+    scale = plan.scale
     rows = _read_rows(csv_path, scale)
     skipped: list[SkippedRating] = []
     duplicates: list[str] = []
@@ -188,7 +196,7 @@ def import_csv(
         leave=False,
     )
     with progress, closing(_checked(csv_path, rows, skipped, duplicates, progress)) as ratings:
-        result = store.record(ratings, chunk=chunk)
+        result = store.record(ratings, plan, chunk=chunk)
     return _report(store, result, scale, skipped, duplicates)
 
 
@@ -239,14 +247,7 @@ def _checked(
 def _read_rows(csv_path: Path, scale: RatingScale) -> list[_Row]:
     """Every data row of the CSV, its cells checked (not yet its image). Reads the whole file
     first, so an unreadable CSV fails before anything is recorded."""
-    try:
-        data = csv_path.read_bytes()
-    except FileNotFoundError:
-        raise RatingsError(f"ratings CSV not found: {csv_path}") from None
-    except IsADirectoryError:
-        raise RatingsError(f"ratings CSV {csv_path} is a folder, not a file") from None
-    except OSError as exc:
-        raise RatingsError(f"cannot read ratings CSV {csv_path}: {exc.strerror or exc}") from None
+    data = read_regular_file(csv_path, limit=CSV_LIMIT, what="ratings CSV", error=RatingsError)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

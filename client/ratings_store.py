@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -21,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 
 from tastevec.common.errors import RatingsError
+from tastevec.common.os_inputs import create_private_file, open_regular_file
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _SCALE_KEY = "scale"
+_GENERATION_KEY = "generation"  # advanced by every forget; an import started before it stops
 _NUMBER = r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?"
 _SCALE_PATTERN = re.compile(rf"\s*({_NUMBER})\s*-\s*({_NUMBER})\s*")
 _SCHEMA = (
@@ -74,6 +75,12 @@ class RatingScale:
 
 
 DEFAULT_SCALE = RatingScale(1, 10)
+
+
+def shown_number(value: float) -> str:
+    """`value` as a person typed it: 5 as "5", 5.0000001 as "5.0000001" (`:g` would round
+    it to "5", and "5 is outside 1-5" says nothing)."""
+    return format(float(value), ".15g")
 
 
 def parse_scale(text: str) -> RatingScale:
@@ -123,6 +130,34 @@ class RecordResult:
         return self.added + len(self.replaced) + self.unchanged
 
 
+class RatingsBusyError(RatingsError):
+    """The ratings database stayed locked by another process (it is not damaged)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportPlan:
+    """What an import records on: the scale its scores were read on, and the store's
+    generation when it started (see RatingsStore.plan_import)."""
+
+    scale: RatingScale
+    generation: int
+
+
+def _switch_refused(stored: RatingScale, requested: RatingScale, count: int) -> str:
+    return (
+        f"your ratings use scale {stored}; cannot switch to {requested} while "
+        f"{count} rating{'s' if count != 1 else ''} {'are' if count != 1 else 'is'} stored "
+        "(tastevec-client forget to start over)"
+    )
+
+
+def _no_scale(path: Path, count: int) -> str:
+    return (
+        f"ratings database {path} holds {count} rating{'s' if count != 1 else ''} but no "
+        "scale (left by an interrupted forget); run tastevec-client forget --yes to start over"
+    )
+
+
 class RatingsStore:
     """An open ratings database. Use `RatingsStore.open(path)` as a context manager.
 
@@ -143,7 +178,7 @@ class RatingsStore:
         _check_header(path)
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            _create_private(path)
+            create_private_file(path)  # SQLite gives its log files the same mode
         except OSError as exc:
             raise RatingsError(
                 f"cannot create ratings database {path}: {exc.strerror or exc}"
@@ -228,7 +263,7 @@ class RatingsStore:
             yield
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
-                raise RatingsError(
+                raise RatingsBusyError(
                     f"cannot {action} ratings database {self.path}: it stayed locked for "
                     f"{BUSY_TIMEOUT_S:g} s (another tastevec-client command using it?)"
                 ) from None
@@ -261,57 +296,52 @@ class RatingsStore:
                 f"ratings database {self.path} holds an unreadable scale {row[0]!r}"
             ) from None
 
-    def settle_scale(self, requested: RatingScale | None) -> RatingScale:
-        """The scale to rate on: the stored one, or `requested` (default 1-10) stored now.
+    def plan_import(self, requested: RatingScale | None) -> ImportPlan:
+        """What an import will record on, read without writing: the stored scale, or
+        `requested` (default 1-10) when none is stored or no rating is stored yet; and the
+        store's generation, which `forget` advances. `record` checks both again in the same
+        transaction as each chunk of rows, so a concurrent import or forget cannot mix scales
+        or leave ratings without one.
 
-        A different `requested` scale replaces the stored one only while no rating is
-        stored; otherwise RatingsError (ratings on two scales cannot be mixed)."""
-        with self._errors("update"), self._transaction():
-            stored = self.scale()
-            if stored is not None and (requested is None or requested == stored):
-                return stored
-            if stored is not None and requested is not None:
-                count = self.count()
-                if count:
-                    raise RatingsError(
-                        f"your ratings use scale {stored}; cannot switch to {requested} while "
-                        f"{count} rating{'s' if count != 1 else ''} "
-                        f"{'are' if count != 1 else 'is'} stored "
-                        "(tastevec-client forget to start over)"
-                    )
-            chosen = requested or DEFAULT_SCALE
-            self._db.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (_SCALE_KEY, str(chosen)),
-            )
-            return chosen
+        RatingsError when `requested` differs from the stored scale while ratings are stored
+        (ratings on two scales cannot be mixed)."""
+        with self._errors("read"):
+            stored, count, generation = self.scale(), self.count(), self._generation()
+        if stored is not None and count and requested is not None and requested != stored:
+            raise RatingsError(_switch_refused(stored, requested, count))
+        if requested is None:
+            requested = stored or DEFAULT_SCALE
+        return ImportPlan(requested, generation)
 
-    def record(self, ratings: Iterable[Rating], *, chunk: int = 500) -> RecordResult:
-        """Store `ratings` (consumed lazily), replacing earlier ratings of the same image;
-        the latest wins. One transaction per `chunk` ratings, so a process killed midway keeps
-        every chunk committed before it. A re-imported image with the same score keeps its
-        `rated_at` and updates only its `path`.
+    def record(
+        self, ratings: Iterable[Rating], plan: ImportPlan, *, chunk: int = 500
+    ) -> RecordResult:
+        """Store `ratings` (consumed lazily) on `plan`'s scale, replacing earlier ratings of
+        the same image; the latest wins. One transaction per `chunk` ratings, so a process
+        killed midway keeps every chunk committed before it. A re-imported image with the
+        same score keeps its `rated_at` and updates only its `path`.
 
-        Every score must lie on the stored scale (settled to the default if none is stored);
-        RatingsError otherwise, after the chunks before it are committed."""
+        Each chunk's transaction first checks that the store still uses `plan`'s scale
+        (settling it with the first rows when none is stored) and that no `forget` ran since
+        the plan was made; RatingsError otherwise, and for a score off the scale, after the
+        chunks before it are committed."""
         if chunk < 1:
             raise ValueError(f"chunk must be >= 1, got {chunk}")
-        scale = self.settle_scale(None)
         before: dict[str, float | None] = {}  # score stored before this call, per image
         latest: dict[str, tuple[float, str]] = {}  # score and path written last, per image
         pending: list[Rating] = []
         for rating in ratings:
-            if not scale.contains(rating.score):
-                self._write(pending, before, latest)
+            if not plan.scale.contains(rating.score):
+                self._write(pending, plan, before, latest)
                 raise RatingsError(
-                    f"score {rating.score:g} of {rating.path} is outside your scale {scale}"
+                    f"score {shown_number(rating.score)} of {rating.path} is outside your "
+                    f"scale {plan.scale}"
                 )
             pending.append(rating)
             if len(pending) >= chunk:
-                self._write(pending, before, latest)
+                self._write(pending, plan, before, latest)
                 pending = []
-        self._write(pending, before, latest)
+        self._write(pending, plan, before, latest)
         added = unchanged = 0
         replaced: list[ReplacedRating] = []
         for sha, (score, path) in latest.items():
@@ -327,12 +357,14 @@ class RatingsStore:
     def _write(
         self,
         chunk: list[Rating],
+        plan: ImportPlan,
         before: dict[str, float | None],
         latest: dict[str, tuple[float, str]],
     ) -> None:
         if not chunk:
             return
         with self._errors("write"), self._transaction():
+            self._check_plan(plan, recorded=len(latest))
             for rating in chunk:
                 if rating.image_sha256 not in before:
                     row = self._db.execute(
@@ -349,6 +381,56 @@ class RatingsStore:
                 )
         for rating in chunk:  # only once committed
             latest[rating.image_sha256] = (float(rating.score), rating.path)
+
+    def _check_plan(self, plan: ImportPlan, *, recorded: int) -> None:
+        """Inside a write transaction: the store still matches `plan` (settle its scale if
+        none is stored); RatingsError naming what changed since the plan was made."""
+        kept = (
+            f"{recorded} rating{'s' if recorded != 1 else ''} of this import recorded before"
+            if recorded
+            else "nothing of this import recorded"
+        )
+        if self._generation() != plan.generation:
+            raise RatingsError(
+                f"your ratings in {self.path} were forgotten while this import ran; it stopped "
+                f"({kept}, and deleted by the forget)"
+            )
+        stored, count = self.scale(), self.count()
+        if stored == plan.scale:
+            return
+        if stored is not None and count:
+            raise RatingsError(
+                f"another import settled your scale as {stored} while this one read scores on "
+                f"{plan.scale}; it stopped ({kept}). Import again with --scale {stored}"
+            )
+        if stored is None and count:
+            raise RatingsError(_no_scale(self.path, count))
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (_SCALE_KEY, str(plan.scale)),
+        )
+
+    def _generation(self) -> int:
+        row = self._db.execute(
+            "SELECT value FROM meta WHERE key = ?", (_GENERATION_KEY,)
+        ).fetchone()
+        try:
+            return 0 if row is None else int(row[0])
+        except ValueError:
+            raise RatingsError(
+                f"ratings database {self.path} holds an unreadable generation {row[0]!r}"
+            ) from None
+
+    def scale_of_ratings(self) -> RatingScale:
+        """The scale the stored ratings are on; RatingsError when ratings are stored without
+        one (left by an interrupted forget of an older tastevec-client)."""
+        stored, count = self.scale(), self.count()
+        if stored is not None:
+            return stored
+        if count:
+            raise RatingsError(_no_scale(self.path, count))
+        return DEFAULT_SCALE
 
     def ratings(self) -> list[Rating]:
         """Every stored rating, oldest first (ties by image digest)."""
@@ -370,7 +452,9 @@ class RatingsStore:
         return None if value is None else str(value)
 
     def forget(self) -> int:
-        """Delete every rating and the stored scale; returns how many ratings were deleted.
+        """Delete every rating and the stored scale, and advance the generation so that an
+        import running meanwhile stops before its next chunk (one transaction: an import's
+        rows are either deleted or never written); returns how many ratings were deleted.
 
         The file is then vacuumed and the write-ahead log truncated, so the deleted scores
         and paths do not linger on disk (unless another process holds the database open,
@@ -380,6 +464,11 @@ class RatingsStore:
                 deleted = self.count()
                 self._db.execute("DELETE FROM ratings")
                 self._db.execute("DELETE FROM meta WHERE key = ?", (_SCALE_KEY,))
+                self._db.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (_GENERATION_KEY, str(self._generation() + 1)),
+                )
             self._db.execute("VACUUM")
             busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
         if busy:
@@ -392,27 +481,13 @@ class RatingsStore:
 
 def _check_header(path: Path) -> None:
     """RatingsError unless `path` is absent, empty, or starts like a SQLite database."""
-    try:
-        with path.open("rb") as handle:
-            header = handle.read(len(_SQLITE_HEADER))
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         return
-    except IsADirectoryError:
-        raise RatingsError(f"ratings database {path} is a folder, not a file") from None
-    except OSError as exc:
-        raise RatingsError(f"cannot read ratings database {path}: {exc.strerror or exc}") from None
+    # a regular file only: SQLite would block on a FIFO and read a device forever
+    with open_regular_file(path, what="ratings database", error=RatingsError) as (handle, _):
+        header = handle.read(len(_SQLITE_HEADER))
     if header and header != _SQLITE_HEADER:
         raise RatingsError(
             f"{path} is not a tastevec ratings database (not a SQLite file); "
             "move it away or use another --home"
         )
-
-
-def _create_private(path: Path) -> None:
-    """Create `path` empty and readable by this user only, unless it exists (SQLite then
-    gives its log files the same permissions)."""
-    try:
-        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    os.close(handle)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
+from tastevec.client.fit_options import REFERENCE_STEPS
 from tastevec.client.zero_shot import initial_coefficients, own_scores, zero_shot_srocc
 from tastevec.common.coefficient_prior import CoefficientPrior
 from tastevec.common.coefficients import CoefficientLayout
@@ -26,7 +27,6 @@ from tastevec.common.rank_loss import halves_rank_loss
 from tastevec.common.score_model import ScoreModel
 from tastevec.common.task_vector import TaskVector
 
-STEPS = 500
 BATCH_SIZE = 32
 LEARNING_RATE = 1e-2
 WEIGHT_DECAY = 0.01
@@ -50,7 +50,7 @@ def fit_reference(
     *,
     layout: CoefficientLayout = CoefficientLayout.TENSOR,
     prior: CoefficientPrior | None = None,
-    steps: int = STEPS,
+    steps: int = REFERENCE_STEPS,
     batch_size: int = BATCH_SIZE,
     seed: int = 0,
 ) -> ReferenceFit:

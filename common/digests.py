@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch loads only for state dicts, not to hash a file
+    import torch
 
 _CHUNK = 1 << 20
 
@@ -28,6 +30,7 @@ def state_dict_digest(state: Mapping[str, torch.Tensor]) -> str:
 
     Identifies a model's weights independently of file format, device and key order.
     """
+    import torch
     digest = hashlib.sha256()
     for name in sorted(state):
         tensor = state[name].detach().to("cpu").contiguous()

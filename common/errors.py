@@ -47,3 +47,7 @@ class ProfileError(TastevecError):
 
 class FitError(TastevecError):
     """Ratings that cannot support the fit asked for (too few, or all the same)."""
+
+
+class HomeError(TastevecError):
+    """A person's tastevec home that cannot be used: a file, not creatable, nowhere to put it."""

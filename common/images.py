@@ -9,6 +9,7 @@ plugins (EPS via Ghostscript, ...) are never reached. Pillow's global settings
 
 from __future__ import annotations
 
+import io
 import itertools
 import logging
 import os
@@ -21,16 +22,22 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from tastevec.common.errors import ImageError
+from tastevec.common.os_inputs import describe_file_type, read_regular_file
+
+if TYPE_CHECKING:  # torch loads only where images are batched, not for a decode
+    import torch
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's default Image.MAX_IMAGE_PIXELS
+# Largest image file read: a 12-megapixel JPEG is 3-10 MB, an 89-megapixel 8-bit TIFF 270 MB.
+MAX_IMAGE_BYTES = 512 * 2**20
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
 _FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")  # JPEG also yields MPO
 _DECODE_WORKERS = 2
@@ -45,22 +52,22 @@ def _error(message: str) -> ImageError:
     return ImageError(message.replace("\r", "\\r").replace("\n", "\\n"))
 
 
-def _check_file(path: Path) -> None:
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise _error(f"image not found: {path}") from None
-    except OSError as exc:
-        raise _error(f"cannot read image {path}: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise _error(f"image path {path} is a directory, not a file")
-    if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or never end
-        raise _error(f"image path {path} is not a regular file")
-    if info.st_size == 0:
+def read_image_file(path: str | Path) -> bytes:
+    """The bytes of the image file at `path`, read once: a regular file (links followed) of
+    at most MAX_IMAGE_BYTES, never a FIFO or device. ImageError (naming the file) otherwise.
+
+    Hash and decode these same bytes (`decode_image`), so that what is decoded is what was
+    hashed, even if the file changes meanwhile."""
+    path = Path(path)
+    if "\x00" in str(path):  # the OS would refuse it with a ValueError
+        raise _error(f"image path {str(path)!r} contains a NUL character")
+    data = read_regular_file(path, limit=MAX_IMAGE_BYTES, what="image", error=ImageError)
+    if not data:
         raise _error(f"cannot decode image {path}: file is empty")
+    return data
 
 
-def _open_checked(path: Path, max_pixels: int) -> ImageFile.ImageFile:
+def _open_checked(data: bytes, path: Path, max_pixels: int) -> ImageFile.ImageFile:
     """Open lazily (header only) and refuse oversized images before any pixel is decoded.
 
     Pillow warns (DecompressionBombWarning) above its own MAX_IMAGE_PIXELS; that warning is
@@ -68,7 +75,7 @@ def _open_checked(path: Path, max_pixels: int) -> ImageFile.ImageFile:
     """
     with _WARNINGS_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        image = Image.open(path, formats=_FORMATS)
+        image = Image.open(io.BytesIO(data), formats=_FORMATS)
     limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
     width, height = image.size
     if width * height > limit:
@@ -109,10 +116,18 @@ def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Ima
     """
     if max_pixels < 1:
         raise ValueError(f"max_pixels must be >= 1, got {max_pixels}")
-    path = Path(path)
-    _check_file(path)
+    return decode_image(read_image_file(path), Path(path), max_pixels=max_pixels)
+
+
+def decode_image(
+    data: bytes, path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Image.Image:
+    """Decode the image file bytes `data` (read from `path`, which messages name) as
+    `load_image` does."""
+    if max_pixels < 1:
+        raise ValueError(f"max_pixels must be >= 1, got {max_pixels}")
     try:
-        with _open_checked(path, max_pixels) as source:
+        with _open_checked(data, path, max_pixels) as source:
             source.load()
             oriented = ImageOps.exif_transpose(source)  # always a new image
     except ImageError:
@@ -142,13 +157,19 @@ def find_images(root: str | Path) -> list[Path]:
     skipping hidden files and folders (names starting with "."); symlinked folders are not
     followed. Raises ImageError for a missing path or a non-image file."""
     root = Path(root)
-    if root.is_file():
+    try:
+        mode = root.stat().st_mode
+    except FileNotFoundError:
+        raise _error(f"image path not found: {root}") from None
+    except OSError as exc:
+        raise _error(f"cannot read image path {root}: {exc.strerror or exc}") from None
+    if stat.S_ISREG(mode):
         if not _is_image(root):
             suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
             raise _error(f"{root} is not an image file (expected one of {suffixes})")
         return [root]
-    if not root.is_dir():
-        raise _error(f"image path not found: {root}")
+    if not stat.S_ISDIR(mode):
+        raise _error(f"image path {root} is {describe_file_type(mode)}; need an image or a folder")
     found: list[Path] = []
     for folder, dirnames, filenames in os.walk(root, onerror=_warn_unlistable):
         dirnames[:] = [name for name in dirnames if not name.startswith(".")]
@@ -226,7 +247,7 @@ def _batches(
             except ImageError as exc:
                 if not skip_errors:
                     raise
-                logger.warning("skipping: %s", exc)
+                logger.debug("skipping: %s", exc)  # the caller reports `skipped`
                 skipped.append((path, str(exc)))
             if len(images) == batch_size:
                 yield _make_batch(images, names, skipped)
@@ -240,6 +261,8 @@ def _batches(
 def _make_batch(
     images: list[torch.Tensor], names: list[Path], skipped: list[tuple[Path, str]]
 ) -> ImageBatch:
+    import torch
+
     if not images:
         return ImageBatch(torch.empty(0), (), tuple(skipped))
     try:

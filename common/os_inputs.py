@@ -25,7 +25,8 @@ PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 
 
-def _describe(mode: int) -> str:
+def describe_file_type(mode: int) -> str:
+    """What a non-regular file is, for messages: 'a folder', 'a FIFO (named pipe)', ..."""
     if stat.S_ISDIR(mode):
         return "a folder"
     if stat.S_ISFIFO(mode):
@@ -50,7 +51,7 @@ def open_regular_file(
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise error(f"{what} {path} does not exist") from None
+        raise error(f"{what} not found: {path}") from None
     except IsADirectoryError:
         raise error(f"{what} {path} is a folder, not a file") from None
     except OSError as exc:
@@ -58,7 +59,7 @@ def open_regular_file(
     try:
         info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode):
-            raise error(f"{what} {path} is {_describe(info.st_mode)}; need a regular file")
+            raise error(f"{what} {path} is {describe_file_type(info.st_mode)}; need a regular file")
         if limit is not None and info.st_size > limit:
             raise error(f"{what} {path} has {info.st_size} bytes, more than the limit of {limit}")
         os.set_blocking(descriptor, True)

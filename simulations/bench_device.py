@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from tastevec.client.feature_correction import CORRECT_FROM_RATINGS
-from tastevec.client.fitting import FitMode, fit_profile
+from tastevec.client.fit_options import FitMode
+from tastevec.client.fitting import fit_profile
 from tastevec.client.home import Home
 from tastevec.client.image_cache import delete_cache
 from tastevec.client.rating_import import import_csv
@@ -51,7 +52,7 @@ def _home_with_ratings(
         writer.writerow(["image", "score"])
         writer.writerows((str(path), score) for path, score in rows)
     with RatingsStore.open(home.ratings) as store:
-        import_csv(store, table, store.settle_scale(parse_scale("0-1")), show_progress=False)
+        import_csv(store, table, store.plan_import(parse_scale("0-1")), show_progress=False)
     return home
 
 

@@ -3,6 +3,7 @@
 import csv
 import dataclasses
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -16,7 +17,9 @@ from tastevec.client.home import Home
 from tastevec.client.personal_model import personal_model
 from tastevec.client.personal_profile import load_profile, save_profile
 from tastevec.client.release_cache import load_current_release
+from tastevec.client.scoring_model import default_profile
 from tastevec.common.images import load_image
+from tastevec.common.release_model import load_release_model, load_release_task_vectors
 
 
 def client(home: Path, *args: str) -> int:
@@ -161,17 +164,64 @@ def test_too_few_or_identical_ratings_are_one_line_errors(
     assert "2 different scores" in capsys.readouterr().err
 
 
-def test_a_profile_of_another_release_is_refused(
-    rated_home: Path, capsys: pytest.CaptureFixture[str]
+def test_a_profile_of_another_release_is_not_used_and_the_default_model_scores(
+    rated_home: Path, person_csv: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert client(rated_home, "fit", "--layout", "global") == 0
     profiles = Home(rated_home).profiles
     (profile,) = profiles.glob("*.json")
     profile.rename(profiles / "r-0000000000000000.json")
     capsys.readouterr()
-    assert client(rated_home, "score", str(rated_home)) == 2
+    folder = Path(next(csv.DictReader(person_csv.open()))["image"]).parent
+    assert client(rated_home, "score", str(folder), "--json", "--no-progress") == 0
+    captured = capsys.readouterr()
+    assert "your profile was fitted for release r-0000000000000000" in captured.err
+    assert "population's default model, the plain average of the 6 task vectors" in captured.err
+    assert "tastevec-client fit" in captured.err
+    assert len(json.loads(captured.out)) > 1
+
+
+def test_score_before_any_fit_uses_the_plain_average_and_says_so(
+    rated_home: Path, person_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = Path(next(csv.DictReader(person_csv.open()))["image"]).parent
+    capsys.readouterr()
+    assert client(rated_home, "score", str(folder), "--json", "--no-progress") == 0
+    captured = capsys.readouterr()
+    assert "no profile fitted for release" in captured.err
+    ranked = json.loads(captured.out)
+    home = Home(rated_home)
+    release = load_current_release(home)
+    base = load_release_model(release.root, release.manifest)
+    vectors = load_release_task_vectors(release.root, release.manifest)
+    profile, _ = default_profile(release, base, vectors)
+    assert profile.layout == "global" and profile.ratings == 0
+    assert profile.coefficients == (pytest.approx((1 / 6,) * 6),)
+    model = personal_model(release, profile, torch.device("cpu"))
+    image = model.preprocessing.transform()(load_image(Path(ranked[0]["image"])))
+    with torch.no_grad():
+        assert model(image[None]).item() == pytest.approx(ranked[0]["score"], abs=1e-5)
+
+
+def test_score_with_nothing_readable_is_an_error_and_each_skip_is_reported_once(
+    rated_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "broken.jpg").write_bytes(b"not a jpeg")
+    os.mkfifo(photos / "pipe.jpg")
+    capsys.readouterr()
+    assert client(rated_home, "score", str(photos), "--no-progress") == 2
     err = capsys.readouterr().err
-    assert "fitted for release r-0000000000000000" in err and "tastevec-client fit" in err
+    assert err.count("broken.jpg") == 1 and err.count("pipe.jpg") == 1
+    assert "pipe.jpg is a FIFO" in err
+    assert "error: nothing scored: 2 files skipped" in err
+    assert client(rated_home, "score", str(photos / "pipe.jpg"), "--no-progress") == 2
+    assert "pipe.jpg is a FIFO (named pipe); need an image or a folder" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert client(rated_home, "score", str(empty), "--no-progress") == 2
+    assert f"nothing scored: no image in {empty}" in capsys.readouterr().err
 
 
 def test_no_release_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

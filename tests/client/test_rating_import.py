@@ -3,14 +3,21 @@ good imports, every kind of bad row, duplicates, moved files, and single ratings
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from tastevec.client.rating_import import ImportReport, SkippedRating, import_csv, rate_image
+from tastevec.client.rating_import import (
+    CSV_LIMIT,
+    ImportReport,
+    SkippedRating,
+    import_csv,
+    rate_image,
+)
 from tastevec.client.ratings_store import (
     DEFAULT_SCALE,
     RatingScale,
@@ -43,7 +50,6 @@ def _scores(store: RatingsStore) -> dict[str, float]:
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[RatingsStore]:
     with RatingsStore.open(tmp_path / "home" / "ratings.sqlite") as opened:
-        opened.settle_scale(DEFAULT_SCALE)
         yield opened
 
 
@@ -62,7 +68,7 @@ def test_a_csv_is_imported_with_paths_relative_to_its_folder(
         f"10,,{elsewhere}",
         bom=True,
     )
-    report = import_csv(store, csv_path, DEFAULT_SCALE, show_progress=False)
+    report = import_csv(store, csv_path, store.plan_import(DEFAULT_SCALE), show_progress=False)
     assert (report.added, report.replaced, report.unchanged, report.skipped) == (3, (), 0, ())
     assert report.stored == 3
     assert report.lines() == [
@@ -101,7 +107,7 @@ def test_every_bad_row_is_skipped_and_reported_by_file_and_line(
         "good2.jpg,8",  # 12
         "bad\x00name.jpg,5",  # 13: a path no file system takes
     )
-    report = import_csv(store, csv_path, DEFAULT_SCALE, show_progress=False)
+    report = import_csv(store, csv_path, store.plan_import(DEFAULT_SCALE), show_progress=False)
     where = {row.where: row.reason for row in report.skipped}
     assert list(where) == [f"{csv_path}:{line}" for line in (3, 4, 5, 6, 7, 8, 9, 10, 13)]
     reasons = list(where.values())
@@ -136,7 +142,9 @@ def test_an_image_rated_twice_in_one_csv_keeps_the_latest_row(
         "a.jpg,6",
         "copy-of-a.jpg,9",
     )
-    report = import_csv(store, csv_path, DEFAULT_SCALE, chunk=1, show_progress=False)
+    report = import_csv(
+        store, csv_path, store.plan_import(DEFAULT_SCALE), chunk=1, show_progress=False
+    )
     assert report.duplicates == (
         f"{csv_path}:4: a.jpg rated again (same image as line 2); line 4 wins",
         f"{csv_path}:5: copy-of-a.jpg rated again (same image as a.jpg on line 4); line 5 wins",
@@ -150,20 +158,22 @@ def test_an_image_rated_twice_in_one_csv_keeps_the_latest_row(
 def test_a_moved_image_keeps_its_rating(tmp_path: Path, store: RatingsStore) -> None:
     original = _image(tmp_path / "2023" / "beach.jpg", 1)
     import_csv(
-        store, _csv(tmp_path / "first.csv", "image,score", "2023/beach.jpg,6"), DEFAULT_SCALE
+        store,
+        _csv(tmp_path / "first.csv", "image,score", "2023/beach.jpg,6"),
+        store.plan_import(DEFAULT_SCALE),
     )
     moved = tmp_path / "archive" / "best-of-2023.jpg"
     moved.parent.mkdir()
     original.rename(moved)
 
     again = _csv(tmp_path / "second.csv", "image,score", "archive/best-of-2023.jpg,6")
-    report = import_csv(store, again, DEFAULT_SCALE, show_progress=False)
+    report = import_csv(store, again, store.plan_import(DEFAULT_SCALE), show_progress=False)
     assert (report.added, report.replaced, report.unchanged) == (0, (), 1)
     (rating,) = store.ratings()
     assert (rating.score, rating.path) == (6, str(moved.resolve()))
 
     changed = _csv(tmp_path / "third.csv", "image,score", "archive/best-of-2023.jpg,9")
-    report = import_csv(store, changed, DEFAULT_SCALE, show_progress=False)
+    report = import_csv(store, changed, store.plan_import(DEFAULT_SCALE), show_progress=False)
     assert report.replaced == (ReplacedRating(str(moved.resolve()), 6, 9),)
     assert report.lines()[1] == f"replaced {moved.resolve()}: 6 -> 9"
     assert store.count() == 1
@@ -189,7 +199,7 @@ def test_an_unusable_csv_is_an_error_naming_the_file(
     if content is not None:
         csv_path.write_bytes(content)
     with pytest.raises(RatingsError) as exc:
-        import_csv(store, csv_path, DEFAULT_SCALE, show_progress=False)
+        import_csv(store, csv_path, store.plan_import(DEFAULT_SCALE), show_progress=False)
     message = str(exc.value)
     assert "\n" not in message and str(csv_path) in message
     assert expected in message
@@ -198,30 +208,78 @@ def test_an_unusable_csv_is_an_error_naming_the_file(
 
 def test_a_folder_given_as_the_csv_is_an_error(tmp_path: Path, store: RatingsStore) -> None:
     with pytest.raises(RatingsError, match="folder"):
-        import_csv(store, tmp_path, DEFAULT_SCALE)
+        import_csv(store, tmp_path, store.plan_import(DEFAULT_SCALE))
+
+
+def _fifo(path: Path) -> Path:
+    os.mkfifo(path)  # a plain open would wait for a writer forever
+    return path
+
+
+def _endless(path: Path) -> Path:
+    path.symlink_to("/dev/zero")
+    return path
+
+
+def _oversized(path: Path) -> Path:
+    with path.open("wb") as handle:  # sparse: nothing is written but its size
+        handle.truncate(CSV_LIMIT + 1)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (_fifo, "is a FIFO (named pipe); need a regular file"),
+        (_endless, "is a device; need a regular file"),
+        (_oversized, f"has {CSV_LIMIT + 1} bytes, more than the limit of {CSV_LIMIT}"),
+    ],
+)
+def test_a_csv_that_never_ends_is_refused_before_it_is_read(
+    tmp_path: Path, store: RatingsStore, make: Callable[[Path], Path], expected: str
+) -> None:
+    csv_path = make(tmp_path / "ratings.csv")
+    with pytest.raises(RatingsError) as exc:
+        import_csv(store, csv_path, store.plan_import(DEFAULT_SCALE), show_progress=False)
+    assert f"ratings CSV {csv_path} {expected}" == str(exc.value)
+    assert store.count() == 0
+
+
+def test_an_image_that_is_a_fifo_is_a_skipped_row_not_a_hang(
+    tmp_path: Path, store: RatingsStore
+) -> None:
+    _image(tmp_path / "a.jpg", 1)
+    _fifo(tmp_path / "b.jpg")
+    (tmp_path / "c.jpg").symlink_to("/dev/zero")
+    csv_path = _csv(tmp_path / "ratings.csv", "image,score", "a.jpg,4", "b.jpg,5", "c.jpg,6")
+    report = import_csv(store, csv_path, store.plan_import(DEFAULT_SCALE), show_progress=False)
+    assert report.added == 1
+    reasons = [row.reason for row in report.skipped]
+    assert "FIFO" in reasons[0] and "b.jpg" in reasons[0]
+    assert "is a device" in reasons[1] and "c.jpg" in reasons[1]
 
 
 def test_a_progress_bar_shows_on_stderr_for_large_imports_only(
     tmp_path: Path, store: RatingsStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
     big = _csv(tmp_path / "big.csv", "image,score", *(f"nothing-{n}.jpg," for n in range(150)))
-    report = import_csv(store, big, DEFAULT_SCALE)
+    report = import_csv(store, big, store.plan_import(DEFAULT_SCALE))
     assert len(report.skipped) == 150
     assert "big.csv" in capsys.readouterr().err
-    import_csv(store, big, DEFAULT_SCALE, show_progress=False)
+    import_csv(store, big, store.plan_import(DEFAULT_SCALE), show_progress=False)
     small = _csv(tmp_path / "small.csv", "image,score", "nothing.jpg,")
-    import_csv(store, small, DEFAULT_SCALE)
+    import_csv(store, small, store.plan_import(DEFAULT_SCALE))
     assert capsys.readouterr().err == ""
 
 
 def test_rate_image_records_one_image(tmp_path: Path, store: RatingsStore) -> None:
     image = _image(tmp_path / "cat.png", 5)
-    report = rate_image(store, image, 8.5, DEFAULT_SCALE)
+    report = rate_image(store, image, 8.5, store.plan_import(DEFAULT_SCALE))
     assert (report.added, report.stored) == (1, 1)
     assert report.lines() == [
         "recorded 1 rating (1 new, 0 replaced, 0 unchanged); 1 rating stored on scale 1-10"
     ]
-    report = rate_image(store, image, 3, DEFAULT_SCALE)
+    report = rate_image(store, image, 3, store.plan_import(DEFAULT_SCALE))
     assert report.replaced == (ReplacedRating(str(image.resolve()), 8.5, 3),)
     (rating,) = store.ratings()
     assert (rating.image_sha256, rating.score) == (sha256_file(image), 3)
@@ -233,7 +291,7 @@ def test_rate_image_refuses_a_score_off_the_scale(
 ) -> None:
     image = _image(tmp_path / "cat.png", 5)
     with pytest.raises(RatingsError) as exc:
-        rate_image(store, image, score, DEFAULT_SCALE)
+        rate_image(store, image, score, store.plan_import(DEFAULT_SCALE))
     message = str(exc.value)
     assert "\n" not in message and str(image) in message
     assert "1-10" in message or "finite" in message
@@ -247,7 +305,7 @@ def test_rate_image_refuses_a_file_that_is_not_an_image(
     broken.write_bytes(b"\xff\xd8\xff\xe0 definitely not a whole JPEG")
     for path in (broken, tmp_path / "absent.jpg"):
         with pytest.raises(ImageError) as exc:
-            rate_image(store, path, 5, RatingScale(1, 10))
+            rate_image(store, path, 5, store.plan_import(RatingScale(1, 10)))
         assert "\n" not in str(exc.value) and str(path) in str(exc.value)
     assert store.count() == 0
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from tastevec.client.ratings_store import (
     Rating,
     RatingScale,
     RatingsStore,
+    RecordResult,
     ReplacedRating,
     parse_scale,
 )
@@ -30,6 +31,16 @@ def _rating(n: int, score: float, *, path: str | None = None, at: str | None = N
         path=path or f"/photos/{n}.jpg",
         rated_at=at or f"2024-01-01T00:00:{n:02d}.000000+00:00",
     )
+
+
+def _record(
+    store: RatingsStore,
+    ratings: Iterable[Rating],
+    scale: RatingScale | None = None,
+    *,
+    chunk: int = 500,
+) -> RecordResult:
+    return store.record(ratings, store.plan_import(scale), chunk=chunk)
 
 
 def _one_line_naming(exc: pytest.ExceptionInfo[RatingsError], what: object) -> str:
@@ -113,8 +124,7 @@ def test_open_creates_the_folder_and_schema_in_wal_mode(tmp_path: Path) -> None:
 def test_a_reopened_store_keeps_its_ratings_and_scale(tmp_path: Path) -> None:
     db = tmp_path / "ratings.sqlite"
     with RatingsStore.open(db) as store:
-        store.settle_scale(parse_scale("1-5"))
-        store.record([_rating(1, 4), _rating(2, 2.5)])
+        _record(store, [_rating(1, 4), _rating(2, 2.5)], parse_scale("1-5"))
     with RatingsStore.open(db) as store:
         assert store.count() == 2
         assert store.scale() == RatingScale(1, 5)
@@ -149,7 +159,7 @@ def test_a_sqlite_database_of_another_kind_is_refused_and_left_untouched(tmp_pat
 def test_a_newer_schema_version_is_refused_untouched(tmp_path: Path) -> None:
     db = tmp_path / "ratings.sqlite"
     with RatingsStore.open(db) as store:
-        store.record([_rating(1, 3)])
+        _record(store, [_rating(1, 3)])
     connection = sqlite3.connect(db)
     connection.execute("PRAGMA user_version = 2")
     connection.close()
@@ -171,40 +181,107 @@ def test_a_folder_in_place_of_the_database_is_refused(tmp_path: Path) -> None:
 # --- the scale a person rates on ----------------------------------------------------------
 
 
-def test_the_first_settle_stores_the_default_or_the_requested_scale(tmp_path: Path) -> None:
+def test_the_first_rows_settle_the_default_or_the_requested_scale(tmp_path: Path) -> None:
     with RatingsStore.open(tmp_path / "a.sqlite") as store:
-        assert store.settle_scale(None) == DEFAULT_SCALE
+        assert store.plan_import(None).scale == DEFAULT_SCALE
+        assert store.scale() is None  # planning writes nothing
+        _record(store, [_rating(1, 7)])
         assert store.scale() == DEFAULT_SCALE
     with RatingsStore.open(tmp_path / "b.sqlite") as store:
-        assert store.settle_scale(RatingScale(0, 100)) == RatingScale(0, 100)
-        assert store.settle_scale(None) == RatingScale(0, 100)
-        assert store.settle_scale(RatingScale(0, 100)) == RatingScale(0, 100)
+        _record(store, [_rating(1, 70)], RatingScale(0, 100))
+        assert store.plan_import(None).scale == RatingScale(0, 100)
+        assert store.plan_import(RatingScale(0, 100)).scale == RatingScale(0, 100)
 
 
 def test_the_scale_may_change_only_while_no_rating_is_stored(store: RatingsStore) -> None:
-    store.settle_scale(None)
-    assert store.settle_scale(RatingScale(1, 5)) == RatingScale(1, 5)  # nothing rated yet
-    store.record([_rating(1, 4)])
+    assert store.plan_import(RatingScale(1, 5)).scale == RatingScale(1, 5)  # nothing rated yet
+    _record(store, [_rating(1, 4)], RatingScale(1, 5))
     with pytest.raises(RatingsError) as exc:
-        store.settle_scale(RatingScale(1, 10))
+        store.plan_import(RatingScale(1, 10))
     message = _one_line_naming(exc, "1-5")
     assert "cannot switch to 1-10 while 1 rating is stored" in message
     assert "forget" in message
     assert store.scale() == RatingScale(1, 5)
-    assert store.settle_scale(None) == RatingScale(1, 5)
+    assert store.plan_import(None).scale == RatingScale(1, 5)
+
+
+# --- imports and forgets that run at once (two connections, as two processes have) ---------
+
+
+def test_an_import_whose_scale_another_import_settled_first_records_nothing(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "ratings.sqlite"
+    with RatingsStore.open(db) as first, RatingsStore.open(db) as second:
+        slow = first.plan_import(RatingScale(1, 5))  # planned, nothing committed yet
+        second.record([_rating(1, 9)], second.plan_import(RatingScale(1, 10)))
+        with pytest.raises(RatingsError) as exc:
+            first.record([_rating(2, 4), _rating(3, 5)], slow)
+        message = _one_line_naming(exc, "settled your scale as 1-10")
+        assert "while this one read scores on 1-5" in message
+        assert "nothing of this import recorded" in message
+        assert [(r.image_sha256, r.score) for r in first.ratings()] == [(f"{1:064x}", 9.0)]
+        assert first.scale() == RatingScale(1, 10)
+
+
+def test_an_import_stops_at_a_forget_and_leaves_nothing_without_a_scale(tmp_path: Path) -> None:
+    db = tmp_path / "ratings.sqlite"
+    with RatingsStore.open(db) as importer, RatingsStore.open(db) as forgetter:
+        plan = importer.plan_import(RatingScale(1, 5))
+
+        def rows() -> Iterator[Rating]:
+            for n in range(10):
+                if n == 4:  # two chunks of 2 are committed: forget now, from elsewhere
+                    assert forgetter.forget() == 4
+                yield _rating(n, 3)
+
+        with pytest.raises(RatingsError) as exc:
+            importer.record(rows(), plan, chunk=2)
+        message = _one_line_naming(exc, "forgotten while this import ran")
+        assert "4 ratings of this import recorded before" in message
+        assert importer.count() == 0
+        assert importer.scale() is None
+        assert importer.plan_import(RatingScale(1, 10)).scale == RatingScale(1, 10)
+
+
+def test_a_forget_between_plan_and_first_rows_stops_the_import(tmp_path: Path) -> None:
+    db = tmp_path / "ratings.sqlite"
+    with RatingsStore.open(db) as importer, RatingsStore.open(db) as forgetter:
+        plan = importer.plan_import(None)
+        forgetter.forget()
+        with pytest.raises(RatingsError, match="forgotten while this import ran"):
+            importer.record([_rating(1, 3)], plan)
+        assert importer.count() == 0
+
+
+def test_ratings_left_without_a_scale_are_named_not_adopted(tmp_path: Path) -> None:
+    db = tmp_path / "ratings.sqlite"
+    with RatingsStore.open(db) as store:
+        _record(store, [_rating(1, 4)], RatingScale(1, 5))
+    connection = sqlite3.connect(db)  # the state an older tastevec-client's forget could leave
+    connection.execute("DELETE FROM meta WHERE key = 'scale'")
+    connection.commit()
+    connection.close()
+    with RatingsStore.open(db) as store:
+        with pytest.raises(RatingsError) as exc:
+            store.scale_of_ratings()
+        assert "holds 1 rating but no scale" in _one_line_naming(exc, db)
+        with pytest.raises(RatingsError, match="but no scale"):
+            _record(store, [_rating(2, 4)], RatingScale(1, 10))
+        assert store.scale() is None and store.count() == 1
 
 
 # --- recording ----------------------------------------------------------------------------
 
 
 def test_record_adds_replaces_and_keeps_unchanged_ratings(store: RatingsStore) -> None:
-    first = store.record([_rating(1, 3), _rating(2, 5), _rating(3, 7)])
+    first = _record(store, [_rating(1, 3), _rating(2, 5), _rating(3, 7)])
     assert (first.added, first.replaced, first.unchanged) == (3, (), 0)
     old_at = {r.image_sha256: r.rated_at for r in store.ratings()}
 
     later = "2025-06-01T12:00:00.000000+00:00"
-    second = store.record(
-        [_rating(1, 3, at=later), _rating(2, 9, at=later), _rating(4, 1, at=later)]
+    second = _record(
+        store, [_rating(1, 3, at=later), _rating(2, 9, at=later), _rating(4, 1, at=later)]
     )
     assert second.added == 1
     assert second.unchanged == 1
@@ -223,14 +300,14 @@ def test_record_adds_replaces_and_keeps_unchanged_ratings(store: RatingsStore) -
 
 
 def test_the_latest_rating_of_an_image_wins_within_one_call(store: RatingsStore) -> None:
-    result = store.record([_rating(1, 2), _rating(1, 8), _rating(1, 6)], chunk=2)
+    result = _record(store, [_rating(1, 2), _rating(1, 8), _rating(1, 6)], chunk=2)
     assert (result.added, result.replaced, result.unchanged) == (1, (), 0)
     assert [r.score for r in store.ratings()] == [6]
 
 
 def test_a_moved_image_keeps_its_rating_under_its_new_path(store: RatingsStore) -> None:
-    store.record([_rating(1, 4, path="/old/place/beach.jpg")])
-    result = store.record([_rating(1, 4, path="/new/place/renamed.jpg")])
+    _record(store, [_rating(1, 4, path="/old/place/beach.jpg")])
+    result = _record(store, [_rating(1, 4, path="/new/place/renamed.jpg")])
     assert result.unchanged == 1
     (rating,) = store.ratings()
     assert (rating.score, rating.path) == (4, "/new/place/renamed.jpg")
@@ -245,29 +322,33 @@ def test_record_commits_each_chunk_so_an_interrupted_import_keeps_earlier_ones(
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        store.record(ratings_then_crash(), chunk=3)
+        _record(store, ratings_then_crash(), chunk=3)
     assert store.count() == 6  # two chunks of 3 committed; the 7th was never written
-    store.record([_rating(99, 1)])  # the store is still usable
+    _record(store, [_rating(99, 1)])  # the store is still usable
     assert store.count() == 7
 
 
 def test_record_refuses_a_score_off_the_stored_scale(store: RatingsStore) -> None:
-    store.settle_scale(RatingScale(1, 5))
+    _record(store, [_rating(0, 2)], RatingScale(1, 5))
     with pytest.raises(RatingsError) as exc:
-        store.record([_rating(1, 3), _rating(2, 6, path="/photos/too-good.jpg")], chunk=10)
-    assert "1-5" in _one_line_naming(exc, "/photos/too-good.jpg")
-    assert store.count() == 1  # the good rating before it was committed
+        _record(
+            store, [_rating(1, 3), _rating(2, 5.0000001, path="/photos/too-good.jpg")], chunk=10
+        )
+    assert "score 5.0000001 of" in _one_line_naming(exc, "/photos/too-good.jpg")
+    assert "outside your scale 1-5" in str(exc.value)
+    assert store.count() == 2  # the good rating before it was committed
     with pytest.raises(ValueError):
-        store.record([], chunk=0)
+        _record(store, [], chunk=0)
 
 
 def test_ratings_are_listed_oldest_first(store: RatingsStore) -> None:
-    store.record(
+    _record(
+        store,
         [
             _rating(3, 1, at="2024-03-01T00:00:00.000000+00:00"),
             _rating(1, 2, at="2024-05-01T00:00:00.000000+00:00"),
             _rating(2, 3, at="2024-03-01T00:00:00.000000+00:00"),
-        ]
+        ],
     )
     assert [r.image_sha256[-1] for r in store.ratings()] == ["2", "3", "1"]
     assert store.count() == 3
@@ -281,8 +362,11 @@ def test_forget_deletes_every_rating_and_leaves_no_trace_in_the_file(tmp_path: P
     db = tmp_path / "ratings.sqlite"
     marker = "holiday-with-MARKER-5d1e0c"
     with RatingsStore.open(db) as store:
-        store.settle_scale(RatingScale(0, 100))
-        store.record(_rating(n, n % 100, path=f"/photos/{marker}-{n}.jpg") for n in range(300))
+        _record(
+            store,
+            (_rating(n, n % 100, path=f"/photos/{marker}-{n}.jpg") for n in range(300)),
+            RatingScale(0, 100),
+        )
         assert marker.encode() in _files_bytes(db)  # the check below can see it
 
         assert store.forget() == 300
@@ -291,7 +375,7 @@ def test_forget_deletes_every_rating_and_leaves_no_trace_in_the_file(tmp_path: P
         assert store.scale() is None  # a new scale may be chosen
         assert marker.encode() not in _files_bytes(db)
 
-        assert store.settle_scale(RatingScale(1, 5)) == RatingScale(1, 5)
+        assert store.plan_import(RatingScale(1, 5)).scale == RatingScale(1, 5)
         assert store.forget() == 0
     assert marker.encode() not in _files_bytes(db)
     assert os.path.getsize(db) < 100_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import threading
 import warnings
@@ -172,6 +173,16 @@ def _missing(tmp_path: Path) -> Path:
     return tmp_path / "missing.jpg"
 
 
+def _fifo(tmp_path: Path) -> Path:
+    os.mkfifo(tmp_path / "pipe.jpg")  # opening it plainly would block for a writer
+    return tmp_path / "pipe.jpg"
+
+
+def _endless(tmp_path: Path) -> Path:
+    (tmp_path / "zero.jpg").symlink_to("/dev/zero")
+    return tmp_path / "zero.jpg"
+
+
 @pytest.mark.parametrize(
     ("make", "expected"),
     [
@@ -179,8 +190,10 @@ def _missing(tmp_path: Path) -> Path:
         (_text, "not an image (unidentified format)"),
         (_truncated, "truncated or corrupt data"),
         (_random, "cannot decode image"),
-        (_directory, "is a directory"),
+        (_directory, "is a folder"),
         (_missing, "image not found"),
+        (_fifo, "is a FIFO (named pipe); need a regular file"),
+        (_endless, "is a device; need a regular file"),
     ],
 )
 def test_bad_input_raises_one_line_image_error(

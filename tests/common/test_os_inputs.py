@@ -64,7 +64,7 @@ def _capture(outcome: list[BaseException], path: Path) -> None:
 
 
 def test_missing_folder_and_unreadable_files_are_one_line_errors(tmp_path: Path) -> None:
-    with pytest.raises(RatingsError, match=r"ratings CSV .*nope.csv does not exist"):
+    with pytest.raises(RatingsError, match=r"ratings CSV not found: .*nope.csv"):
         read(tmp_path / "nope.csv")
     with pytest.raises(RatingsError, match=r"is a folder"):
         read(tmp_path)
