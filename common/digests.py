@@ -31,6 +31,7 @@ def state_dict_digest(state: Mapping[str, torch.Tensor]) -> str:
     Identifies a model's weights independently of file format, device and key order.
     """
     import torch
+
     digest = hashlib.sha256()
     for name in sorted(state):
         tensor = state[name].detach().to("cpu").contiguous()

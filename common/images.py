@@ -119,9 +119,7 @@ def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Ima
     return decode_image(read_image_file(path), Path(path), max_pixels=max_pixels)
 
 
-def decode_image(
-    data: bytes, path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS
-) -> Image.Image:
+def decode_image(data: bytes, path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """Decode the image file bytes `data` (read from `path`, which messages name) as
     `load_image` does."""
     if max_pixels < 1:
