@@ -38,15 +38,17 @@ Relative paths are relative to the config file.
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tastevec.common.backbone import DEFAULT_BACKBONE, WEIGHTS_AUTO, BackboneSpec
 from tastevec.common.datasets.catalog import DATABASES
 from tastevec.common.errors import TastevecError
+from tastevec.common.os_inputs import read_regular_file
 from tastevec.common.score_head import HeadKind
 from tastevec.common.task_vector_encoding import parse_encoding
 from tastevec.server.losses import LOSSES
@@ -57,6 +59,11 @@ from tastevec.server.parameter_scope import parse_scope
 PAPER_ORDER = ("ava", "flickr_aes", "tad66k", "para", "koniq10k", "spaq")
 WORLD_FILE = "world.json"
 TEST_ONLY_ROLE = "test-only"
+
+
+# Largest forge.toml or world.json read (both are a few kilobytes).
+CONFIG_LIMIT = 4 * 2**20
+_T = TypeVar("_T")
 
 
 class ConfigError(TastevecError):
@@ -98,6 +105,11 @@ class TrainingConfig:
             parse_scope(self.scope)
         except TastevecError as exc:
             raise ConfigError(f"training.scope: {exc}") from None
+        for name in ("lr", "head_lr", "weight_decay", "warmup_fraction"):
+            if not math.isfinite(getattr(self, name)):
+                raise ConfigError(
+                    f"training.{name} must be a finite number, got {getattr(self, name)}"
+                )
         for name in ("lr", "head_lr"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"training.{name} must be > 0, got {getattr(self, name)}")
@@ -150,16 +162,18 @@ class ForgeConfig:
 
 
 def load_forge_config(path: Path) -> ForgeConfig:
+    data = read_regular_file(path, limit=CONFIG_LIMIT, what="forge config", error=ConfigError)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read forge config {path}: {exc.strerror}") from exc
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: forge config is not UTF-8 text") from None
     try:
-        data = tomllib.loads(text)
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
     try:
-        return parse_forge_config(data, base_dir=path.parent)
+        return parse_forge_config(document, base_dir=path.parent)
     except TastevecError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
 
@@ -169,64 +183,98 @@ def parse_forge_config(data: Mapping[str, Any], *, base_dir: Path) -> ForgeConfi
         "", data, {"world", "world_databases", "databases", "backbone", "training", "release"}
     )
     databases = list(_world_databases(data, base_dir)) if "world" in data else []
-    for i, entry in enumerate(data.get("databases", [])):
-        _refuse_unknown(f"databases[{i}].", entry, {"name", "root", "options"})
+    entries = data.get("databases", [])
+    if not isinstance(entries, list):
+        raise ConfigError(f"databases must be an array of tables, not {_kind(entries)}")
+    for i, entry in enumerate(entries):
+        where = f"databases[{i}]"
+        _refuse_unknown(f"{where}.", entry, {"name", "root", "options"})
         if "name" not in entry or "root" not in entry:
-            raise ConfigError(f"databases[{i}] needs a name and a root")
-        root = base_dir / str(entry["root"])
-        databases.append(DatabaseConfig(str(entry["name"]), root, dict(entry.get("options", {}))))
-    backbone = dict(data.get("backbone", {}))
+            raise ConfigError(f"{where} needs a name and a root")
+        name = _typed(f"{where}.name", entry["name"], str)
+        root = base_dir / _typed(f"{where}.root", entry["root"], str)
+        options = _table(f"{where}.options", entry.get("options", {}))
+        databases.append(DatabaseConfig(name, root, options))
+    backbone = _table("backbone", data.get("backbone", {}))
     _refuse_unknown("backbone.", backbone, {"name", "weights", "head", "head_seed"})
-    training = dict(data.get("training", {}))
+    training = _table("training", data.get("training", {}))
     _refuse_unknown("training.", training, set(TrainingConfig.__slots__))
     for key, value in training.items():
         _check_type(f"training.{key}", value, _TRAINING_TYPES[key])
-    release = dict(data.get("release", {}))
+    release = _table("release", data.get("release", {}))
     _refuse_unknown("release.", release, {"encoding"})
-    weights = str(backbone.get("weights", WEIGHTS_AUTO))
+    weights = _typed("backbone.weights", backbone.get("weights", WEIGHTS_AUTO), str)
     if weights not in ("auto", "embedded", "hub", "random"):
         weights = str(base_dir / weights)
-    try:
-        return ForgeConfig(
-            tuple(databases),
-            BackboneSpec(str(backbone.get("name", DEFAULT_BACKBONE)), weights),
-            str(backbone.get("head", HeadKind.DISTRIBUTION.value)),
-            int(backbone.get("head_seed", 0)),
-            TrainingConfig(**training),
-            str(release.get("encoding", "float16")),
-        )
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"a setting has the wrong type ({exc})") from exc
+    return ForgeConfig(
+        tuple(databases),
+        BackboneSpec(_typed("backbone.name", backbone.get("name", DEFAULT_BACKBONE), str), weights),
+        _typed("backbone.head", backbone.get("head", HeadKind.DISTRIBUTION.value), str),
+        _typed("backbone.head_seed", backbone.get("head_seed", 0), int),
+        TrainingConfig(**training),
+        _typed("release.encoding", release.get("encoding", "float16"), str),
+    )
 
 
 def _world_databases(data: Mapping[str, Any], base_dir: Path) -> list[DatabaseConfig]:
     """Every training database of a photo world (its `world.json`), in the paper's order."""
-    world = base_dir / str(data["world"])
+    world = base_dir / _typed("world", data["world"], str)
+    listed = world / WORLD_FILE
     try:
-        manifest = json.loads((world / WORLD_FILE).read_text(encoding="utf-8"))
-        entries = manifest["databases"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"world: {world} is not a photo world ({WORLD_FILE}: {exc})") from exc
+        raw = read_regular_file(listed, limit=CONFIG_LIMIT, what="world file", error=ConfigError)
+    except ConfigError as exc:
+        raise ConfigError(f"world: {world} is not a photo world ({exc})") from None
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError is a ValueError
+        raise ConfigError(f"world: {listed} is not a photo world's JSON ({exc})") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("databases"), dict):
+        raise ConfigError(f"world: {listed} has no 'databases' object; not a photo world")
+    entries: dict[str, _WorldEntry] = {
+        name: _world_entry(listed, name, entry) for name, entry in manifest["databases"].items()
+    }
     wanted = data.get("world_databases")
     chosen = [
         name
         for name in PAPER_ORDER + tuple(sorted(entries))
-        if name in entries and entries[name].get("role") != TEST_ONLY_ROLE
+        if name in entries and entries[name].role != TEST_ONLY_ROLE
     ]
     chosen = list(dict.fromkeys(chosen))
     if wanted is not None:
+        if not isinstance(wanted, list) or not all(isinstance(n, str) for n in wanted):
+            raise ConfigError(f"world_databases must be an array of names, not {wanted!r}")
         unknown = sorted(set(wanted) - set(chosen))
         if unknown:
             raise ConfigError(f"world_databases: {unknown} are not training databases of {world}")
         chosen = [name for name in chosen if name in wanted]
     return [
-        DatabaseConfig(
-            entries[name]["loader"],
-            world / entries[name]["path"],
-            dict(entries[name].get("image_options") or {}),
-        )
+        DatabaseConfig(entries[name].loader, world / entries[name].path, entries[name].options)
         for name in chosen
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class _WorldEntry:
+    loader: str
+    path: str
+    role: str | None
+    options: dict[str, Any]
+
+
+def _world_entry(listed: Path, name: str, entry: object) -> _WorldEntry:
+    where = f"{listed}: databases.{name}"
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where} must be an object, not {_kind(entry)}")
+    for key in ("loader", "path"):
+        if not isinstance(entry.get(key), str):
+            raise ConfigError(f"{where} needs a '{key}' string")
+    role = entry.get("role")
+    if role is not None and not isinstance(role, str):
+        raise ConfigError(f"{where}.role must be a string")
+    options = entry.get("image_options") or {}
+    if not isinstance(options, dict):
+        raise ConfigError(f"{where}.image_options must be an object, not {_kind(options)}")
+    return _WorldEntry(entry["loader"], entry["path"], role, options)
 
 
 _NUMBER = (int, float)
@@ -252,6 +300,23 @@ def _check_type(key: str, value: Any, expected: type | tuple[type, ...]) -> None
     is_bool = isinstance(value, bool)
     if not isinstance(value, expected) or (is_bool and expected is not bool):
         raise ConfigError(f"{key} has the wrong type: {value!r}")
+
+
+def _typed(key: str, value: Any, expected: type[_T]) -> _T:
+    _check_type(key, value, expected)
+    return value  # type: ignore[no-any-return]
+
+
+def _table(key: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{key} must be a table, not {_kind(value)} ({value!r})")
+    return dict(value)
+
+
+def _kind(value: object) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
+    names |= {list: "an array", dict: "a table"}
+    return names.get(type(value), type(value).__name__)
 
 
 def _refuse_unknown(prefix: str, table: Mapping[str, Any], known: set[str]) -> None:
