@@ -8,9 +8,10 @@ data: the cache lives in their home and `forget` deletes it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -106,7 +107,7 @@ class ImageCache:
         """The cached values of `images` (missing ones left out; a row of another shape, or a
         cache that turns out damaged, counts as missing)."""
         found = {}
-        try:
+        with self._damage_is_an_error():
             for image in images:
                 row = self._connection.execute(
                     "SELECT value FROM image_values "
@@ -119,36 +120,28 @@ class ImageCache:
                     found[image] = ImageValues.from_bytes(row[0], tensors, vectors)
                 except (RatingsError, TypeError, ValueError):
                     logger.warning("image cache %s: a row of another shape; recomputing", self.path)
-        except sqlite3.DatabaseError as exc:
-            self._start_again(exc)
-            return {}
         return found
 
     def put(self, release_id: str, expansion: str, values: Mapping[str, ImageValues]) -> None:
         rows = [(release_id, expansion, k, v.to_bytes()) for k, v in values.items()]
-        try:
-            with self._connection:
-                self._connection.executemany(
-                    "INSERT OR REPLACE INTO image_values VALUES (?, ?, ?, ?)", rows
-                )
-        except sqlite3.DatabaseError as exc:
-            self._start_again(exc)
-            try:
-                with self._connection:
-                    self._connection.executemany(
-                        "INSERT OR REPLACE INTO image_values VALUES (?, ?, ?, ?)", rows
-                    )
-            except sqlite3.Error as again:
-                raise RatingsError(f"image cache {self.path} cannot be written: {again}") from None
+        with self._damage_is_an_error(), self._connection:
+            self._connection.executemany(
+                "INSERT OR REPLACE INTO image_values VALUES (?, ?, ?, ?)", rows
+            )
 
-    def _start_again(self, exc: sqlite3.DatabaseError) -> None:
-        logger.warning("image cache %s is damaged (%s); starting it again", self.path, exc)
-        self._connection.close()
-        delete_cache(self.path)
+    @contextlib.contextmanager
+    def _damage_is_an_error(self) -> Iterator[None]:
+        """Damage found while the cache is in use: delete it (the next open starts it again)
+        and say so in one line."""
         try:
-            self._connection = _connect(self.path)
-        except sqlite3.Error as again:
-            raise RatingsError(f"image cache {self.path} cannot be used: {again}") from None
+            yield
+        except sqlite3.DatabaseError as exc:
+            self._connection.close()
+            delete_cache(self.path)
+            raise RatingsError(
+                f"image cache {self.path} was damaged while in use ({exc}); it holds only "
+                "values derived from your images and was deleted: run the command again"
+            ) from None
 
 
 def _connect(path: Path) -> sqlite3.Connection:

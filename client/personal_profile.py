@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from tastevec.common.atomic_file import write_atomic
 from tastevec.common.errors import ProfileError
+from tastevec.common.os_inputs import PRIVATE_FILE_MODE, make_private_dir, read_regular_file
 
 if TYPE_CHECKING:  # torch loads only where a model runs (status reads profiles too)
     import torch
 
 PROFILE_FORMAT = "tastevec-profile/1"
+PROFILE_LIMIT = 16 * 2**20  # largest profile read; a tensor-layout one is ~100 kB
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,15 +67,17 @@ def profile_path(folder: Path, release_id: str) -> Path:
 
 
 def save_profile(folder: Path, profile: Profile) -> Path:
+    """Write `profile` atomically into `folder` (made private, 0700), the file 0600."""
+    make_private_dir(folder, error=ProfileError, what="profiles folder")
     path = profile_path(folder, profile.release_id)
-    write_atomic(path, profile.to_bytes(), mode=0o600)
+    write_atomic(path, profile.to_bytes(), mode=PRIVATE_FILE_MODE)
     return path
 
 
 def load_profile(folder: Path, release_id: str) -> Profile:
     """The profile fitted for `release_id`; says so when only other releases have one."""
     path = profile_path(folder, release_id)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         others = sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
         if others:
             raise ProfileError(
@@ -81,8 +85,9 @@ def load_profile(folder: Path, release_id: str) -> Profile:
                 f"{release_id}; run: tastevec-client fit"
             )
         raise ProfileError(f"no profile in {folder}; rate some images, then: tastevec-client fit")
+    data = read_regular_file(path, limit=PROFILE_LIMIT, what="profile", error=ProfileError)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(data.decode("utf-8"))
         if document.pop("format") != PROFILE_FORMAT:
             raise ValueError("unknown format")
         profile = Profile(
