@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from tastevec.client.rating_import import (
@@ -327,3 +329,40 @@ def test_report_lines_cap_the_details() -> None:
     assert lines[1] == "skipped r.csv:2: no image given"
     assert len(lines) == 1 + 20 + 1
     assert lines[-1] == "... and 10 more"
+
+
+_CELLS = st.one_of(
+    st.sampled_from(["a.jpg", "missing.jpg", "", " ", "../a.jpg", "a.jpg\x00", "/dev/zero"]),
+    st.sampled_from(["5", "1", "10", "0", "11", "nan", "inf", "-1", "5.0000001", "1e309"]),
+    st.text(max_size=6),
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    header=st.lists(st.sampled_from(["image", "score", "IMAGE", " Score", "x", ""]), max_size=4),
+    rows=st.lists(st.lists(_CELLS, max_size=4), max_size=6),
+    tail=st.binary(max_size=8),
+)
+def test_any_csv_gives_a_report_or_a_ratings_error(
+    tmp_path: Path, header: list[str], rows: list[list[str]], tail: bytes
+) -> None:
+    """Arbitrary CSV bytes: an ImportReport or RatingsError, never another exception; every
+    stored score lies on the scale."""
+    folder = tmp_path / "p"
+    folder.mkdir(exist_ok=True)
+    if not (folder / "a.jpg").exists():
+        _image(folder / "a.jpg", 1)
+    text = "\n".join(",".join(cells) for cells in [header, *rows])
+    (folder / "r.csv").write_bytes(text.encode("utf-8", "surrogatepass") + tail)
+    with RatingsStore.open(tmp_path / f"{len(rows)}-{len(header)}.sqlite") as store:
+        try:
+            report = import_csv(
+                store, folder / "r.csv", store.plan_import(DEFAULT_SCALE), show_progress=False
+            )
+        except RatingsError:
+            return
+        assert report.recorded + len(report.skipped) <= len(rows)
+        assert all(DEFAULT_SCALE.contains(r.score) for r in store.ratings())

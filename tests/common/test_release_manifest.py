@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tastevec.common.errors import ReleaseError
 from tastevec.common.release_manifest import (
@@ -177,3 +179,63 @@ def test_priors_are_optional_and_listed_as_blobs() -> None:
     assert ref in again.blobs()
     with pytest.raises(ReleaseError, match="two priors"):
         replace(plain, priors=(PriorEntry("block", ref, 1),) * 2)
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=10),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a JSON document (dict keys and list indexes down to each value)."""
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _paths(item, (*prefix, index))
+    return found
+
+
+_GOOD = json.loads(manifest().to_bytes())
+_PLACES = _paths(_GOOD)[1:]
+
+
+@settings(max_examples=400, deadline=None)
+@given(place=st.sampled_from(_PLACES), value=_JSON, delete=st.booleans())
+def test_any_edit_of_a_manifest_gives_a_manifest_or_a_release_error(
+    place: tuple[Any, ...], value: Any, delete: bool
+) -> None:
+    """A real manifest with any one field replaced by arbitrary JSON (or deleted): a Manifest
+    that writes the same bytes back, or a one-line ReleaseError; never another exception."""
+    document = json.loads(json.dumps(_GOOD))
+    parent = document
+    for key in place[:-1]:
+        parent = parent[key]
+    if delete and isinstance(parent, dict):
+        del parent[place[-1]]
+    else:
+        parent[place[-1]] = value
+    data = json.dumps(document).encode()
+    try:
+        parsed = Manifest.from_bytes(data, origin="release x")
+    except ReleaseError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith("release x")
+        return
+    assert Manifest.from_bytes(parsed.to_bytes(), origin="again") == parsed
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=64) | _JSON.map(lambda v: json.dumps(v).encode()))
+def test_any_bytes_give_a_manifest_or_a_release_error(data: bytes) -> None:
+    with pytest.raises(ReleaseError):
+        Manifest.from_bytes(data, origin="release x")
