@@ -15,8 +15,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from tastevec.common.digests import sha256_bytes
 from tastevec.common.errors import KeyFileError, ReleaseError
+from tastevec.common.os_inputs import read_regular_file
 
 SIGNATURE_BYTES = 64
+KEY_FILE_LIMIT = 64 * 2**10  # a PEM Ed25519 key is about 120 bytes
 
 
 def generate_private_key() -> Ed25519PrivateKey:
@@ -101,11 +103,6 @@ def public_key_fingerprint(key: Ed25519PublicKey) -> str:
 
 
 def _read_key_file(path: Path, kind: str) -> bytes:
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise KeyFileError(f"{kind} key {path} does not exist")
-    if not path.is_file():
-        raise KeyFileError(f"{kind} key {path} is not a file")
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise KeyFileError(f"{kind} key {path} cannot be read: {exc.strerror}") from exc
+    return read_regular_file(path, limit=KEY_FILE_LIMIT, what=f"{kind} key", error=KeyFileError)

@@ -1,4 +1,5 @@
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -81,7 +82,11 @@ def test_missing_garbage_and_rsa_private_keys_are_refused(tmp_path: Path) -> Non
     )
     with pytest.raises(KeyFileError, match=r"rsa is not an Ed25519 key \(it holds RSAPrivateKey\)"):
         load_private_key(write_key(tmp_path / "rsa", pem))
-    with pytest.raises(KeyFileError, match="is not a file"):
+    fifo = tmp_path / "fifo.pub"
+    os.mkfifo(fifo)  # a plain read would wait for a writer forever
+    with pytest.raises(KeyFileError, match=r"public key .*fifo.pub is a FIFO"):
+        load_public_key(fifo)
+    with pytest.raises(KeyFileError, match="is a folder; need a regular file"):
         load_private_key(tmp_path)
 
 

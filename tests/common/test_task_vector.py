@@ -123,8 +123,11 @@ def test_fp16_storage_halves_the_size_and_keeps_the_direction() -> None:
 
 
 def test_unreadable_files_are_clear_errors(tmp_path: Path) -> None:
-    with pytest.raises(TaskVectorError, match="cannot read task vector .*absent"):
+    with pytest.raises(TaskVectorError, match="task vector not found: .*absent"):
         TaskVector.load(tmp_path / "absent.safetensors")
+    (tmp_path / "zero.safetensors").symlink_to("/dev/zero")
+    with pytest.raises(TaskVectorError, match="zero.safetensors is a device"):
+        TaskVector.load(tmp_path / "zero.safetensors")
     garbage = tmp_path / "garbage.safetensors"
     garbage.write_bytes(b"not a safetensors file at all")
     with pytest.raises(TaskVectorError, match="garbage.safetensors: not a readable"):
