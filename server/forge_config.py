@@ -43,7 +43,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from tastevec.common.backbone import DEFAULT_BACKBONE, WEIGHTS_AUTO, BackboneSpec
 from tastevec.common.datasets.catalog import DATABASES
@@ -304,7 +304,7 @@ def _check_type(key: str, value: Any, expected: type | tuple[type, ...]) -> None
 
 def _typed(key: str, value: Any, expected: type[_T]) -> _T:
     _check_type(key, value, expected)
-    return value  # type: ignore[no-any-return]
+    return cast(_T, value)
 
 
 def _table(key: str, value: Any) -> dict[str, Any]:

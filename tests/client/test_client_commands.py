@@ -5,6 +5,7 @@ import dataclasses
 import json
 import os
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -126,6 +127,23 @@ def test_a_moved_image_keeps_its_rating_and_the_fit_uses_the_cache(
     moved_to.unlink()  # gone from disk: the cached values still carry its rating
     assert client(rated_home, "fit", "--layout", "global") == 0
     assert "from 30 ratings" in capsys.readouterr().out
+
+
+def test_a_damaged_image_cache_is_started_again_by_the_next_fit(
+    rated_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert client(rated_home, "fit", "--layout", "global") == 0
+    cache = Home(rated_home).image_cache
+    data = bytearray(cache.read_bytes())
+    data[100:] = bytes(len(data) - 100)  # the header stays, every page is zeroed
+    cache.write_bytes(bytes(data))
+    for suffix in ("-wal", "-shm"):
+        Path(f"{cache}{suffix}").unlink(missing_ok=True)
+    capsys.readouterr()
+    assert client(rated_home, "fit", "--layout", "global") == 0
+    captured = capsys.readouterr()
+    assert "from 30 ratings" in captured.out and "Traceback" not in captured.err
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600
 
 
 def test_scoring_skips_a_corrupt_image_and_says_so(
@@ -251,7 +269,7 @@ def test_forget_deletes_ratings_profiles_and_cache(
     assert client(rated_home, "forget") == 2  # stdin is not a terminal: needs --yes
     assert "--yes" in capsys.readouterr().err
     assert client(rated_home, "forget", "--yes") == 0
-    assert "deleted 30 ratings, 1 profiles" in capsys.readouterr().out
+    assert "deleted 30 ratings, 1 profile and the image cache" in capsys.readouterr().out
     assert not home.image_cache.exists() and not list(home.profiles.glob("*.json"))
     assert client(rated_home, "status") == 0
     assert "ratings: none" in capsys.readouterr().out
