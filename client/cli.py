@@ -143,10 +143,7 @@ def _fit(args: argparse.Namespace) -> int:
 
     if args.steps < 1:
         raise FitError(f"--steps must be at least 1, got {args.steps}")
-    home = Home.at(args.home)
-    if not home.root.is_dir():
-        raise RatingsError(f"no tastevec home at {home.root}; pull a release and rate first")
-    home.create()
+    home = Home.at(args.home)  # made (private) by pull: a fit needs a release first
     outcome = fit_profile(
         home,
         FitMode(args.mode),
