@@ -3,6 +3,8 @@
 - `keygen`: make the Ed25519 key pair that signs releases.
 - `forge`: fine-tune one task vector per database and write a signed release.
 - `verify`: check a release against a public key.
+- `publish`: add a release to a release store (on disk, or over the wire as a writer).
+- `serve`: the release service over gRPC (server/release_server.py).
 
 Distributed forging: `torchrun --nproc-per-node N -m tastevec.server forge ...`.
 """
@@ -14,11 +16,21 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tastevec.common.command_line import new_parser, run
+from tastevec.common.errors import KeyFileError
 from tastevec.common.release import verify_release
 from tastevec.common.signing import load_private_key, load_public_key, public_key_fingerprint
 from tastevec.server.forge import forge_release
 from tastevec.server.forge_config import load_forge_config
 from tastevec.server.keys import generate_key_pair
+from tastevec.server.release_publisher import publish_over_wire
+from tastevec.server.release_server import (
+    ServerLimits,
+    TlsFiles,
+    create_server,
+    read_writer_token,
+    serve,
+)
+from tastevec.server.release_store import ReleaseStore
 
 DEFAULT_KEY = Path("release-key")
 
@@ -65,7 +77,57 @@ def main(argv: Sequence[str] | None = None) -> int:
     verify.add_argument("release", type=Path, help="release folder")
     verify.add_argument("--trust", type=Path, required=True, help="public key file")
     verify.set_defaults(handler=_verify)
+    _add_publish(commands)
+    _add_serve(commands)
     return run(parser, argv)
+
+
+def _add_publish(commands: argparse._SubParsersAction) -> None:
+    publish = commands.add_parser(
+        "publish",
+        help="add a signed release to a release store",
+        description="Verify RELEASE_DIR and add it to a release store: --store DIR on this "
+        "machine, or --server HOST:PORT as a writer (--token-file). Only the blobs the store "
+        "lacks are copied or sent.",
+    )
+    publish.add_argument("release", type=Path, metavar="RELEASE_DIR", help="release folder")
+    where = publish.add_mutually_exclusive_group(required=True)
+    where.add_argument("--store", type=Path, help="release store folder")
+    where.add_argument("--server", help="a release service, HOST:PORT")
+    publish.add_argument(
+        "--trust",
+        type=Path,
+        help="public key of the releases (needed the first time a store is published into)",
+    )
+    publish.add_argument("--token-file", type=Path, help="writer token (with --server)")
+    publish.add_argument("--tls-ca", type=Path, help="CA certificate of the server (with --server)")
+    publish.set_defaults(handler=_publish)
+
+
+def _add_serve(commands: argparse._SubParsersAction) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="serve a release store over gRPC",
+        description="Serve the releases of a store to devices over gRPC, with the standard "
+        "health service and server reflection. Stops gracefully on SIGTERM.",
+    )
+    serve.add_argument("--store", type=Path, required=True, help="release store folder")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    serve.add_argument(
+        "--port", type=int, default=50051, help="port, 0 for any (default: %(default)s)"
+    )
+    serve.add_argument("--tls-cert", type=Path, help="TLS certificate chain (PEM)")
+    serve.add_argument("--tls-key", type=Path, help="TLS private key (PEM)")
+    serve.add_argument(
+        "--writer-token-file",
+        type=Path,
+        help="a file (mode 0600) holding the token writers publish with; without it the "
+        "service takes no publishes over the wire",
+    )
+    serve.add_argument(
+        "--grace", type=float, default=10.0, help="seconds calls get to finish on SIGTERM"
+    )
+    serve.set_defaults(handler=_serve)
 
 
 def _keygen(args: argparse.Namespace) -> int:
@@ -104,4 +166,39 @@ def _verify(args: argparse.Namespace) -> int:
     manifest = verify_release(args.release, load_public_key(args.trust))
     sources = ", ".join(entry.source for entry in manifest.task_vectors)
     print(f"release {manifest.release_id} verifies: {len(manifest.blobs())} blobs ({sources})")
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    if args.store is not None:
+        outcome = ReleaseStore.open(args.store, trust=args.trust).publish_from_dir(args.release)
+    else:
+        if args.token_file is None:
+            raise KeyFileError("publish --server needs --token-file (the writer token)")
+        token = read_writer_token(args.token_file)
+        outcome = publish_over_wire(args.release, args.server, token, tls_ca=args.tls_ca)
+    state = "now current" if outcome.current else "not current: the store holds a newer one"
+    print(f"release {outcome.release_id} published ({state})")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise KeyFileError("give both --tls-cert and --tls-key, or neither")
+    tls = TlsFiles(args.tls_cert, args.tls_key) if args.tls_cert is not None else None
+    token = None if args.writer_token_file is None else read_writer_token(args.writer_token_file)
+    if token is not None and tls is None and args.host not in ("127.0.0.1", "localhost", "::1"):
+        raise KeyFileError(
+            "a writer token over plaintext would travel in the clear; give --tls-cert and "
+            "--tls-key, or bind 127.0.0.1"
+        )
+    store = ReleaseStore.open(args.store)
+    limits = ServerLimits(grace_seconds=args.grace)
+    running = create_server(
+        store, f"{args.host}:{args.port}", tls=tls, writer_token=token, limits=limits
+    )
+    scheme = "TLS" if tls else "plaintext"
+    print(f"serving {args.store} on {args.host}:{running.port} ({scheme})", flush=True)
+    serve(running, grace_seconds=args.grace)
+    print("stopped", flush=True)
     return 0

@@ -52,3 +52,26 @@ def release(world: Path, release_key: Path, tmp_path_factory: pytest.TempPathFac
     args = ["forge", "--config", str(config), "--out", str(out), "--key", str(release_key)]
     assert server_main([*args, "--no-progress"]) == 0
     return out
+
+
+# The release service's tests: a signing key and small signed releases of random bytes.
+@pytest.fixture(scope="session")
+def service_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(private key file, public key file) for synthetic releases."""
+    from tastevec.server.keys import generate_key_pair
+
+    return generate_key_pair(tmp_path_factory.mktemp("service-keys") / "key")
+
+
+@pytest.fixture(scope="session")
+def small_release(service_key: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A signed release of ~0.4 MB: backbone, head and two task vectors."""
+    from tastevec.common.signing import load_private_key
+    from tastevec.simulations.synthetic_release import build_release
+
+    out = tmp_path_factory.mktemp("small-release") / "r1"
+    sizes = {"koniq": 100_000, "spaq": 70_001}
+    build_release(
+        out, load_private_key(service_key[0]), backbone_bytes=250_000, task_vector_bytes=sizes
+    )
+    return out
