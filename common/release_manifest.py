@@ -21,7 +21,10 @@ from tastevec.common.errors import ReleaseError
 MANIFEST_FORMAT = "tastevec-release/1"
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_RELEASE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_RELEASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# Names a device's release cache keeps beside its release folders (client/release_cache.py):
+# a release may not be called one of them, since its id becomes a folder name there.
+RESERVED_RELEASE_IDS = frozenset({"current", "trusted.pub", "blobs", "releases", "profiles"})
 _CREATED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
 _JSON_TYPES: dict[type, str] = {bool: "a boolean", int: "an integer", float: "a number"}
 _JSON_TYPES |= {str: "a string", list: "an array", dict: "an object", type(None): "null"}
@@ -120,10 +123,7 @@ class Manifest:
     def __post_init__(self) -> None:
         if self.format != MANIFEST_FORMAT:
             raise ReleaseError(f"manifest format {self.format!r} is not {MANIFEST_FORMAT!r}")
-        if not isinstance(self.release_id, str) or not _RELEASE_ID.fullmatch(self.release_id):
-            raise ReleaseError(
-                f"release id {self.release_id!r} must be 1-64 characters of A-Z a-z 0-9 . _ -"
-            )
+        check_release_id(self.release_id)
         _check_created(self.created)
         sources = [entry.source for entry in self.task_vectors]
         duplicates = sorted({s for s in sources if sources.count(s) > 1})
@@ -185,6 +185,22 @@ class Manifest:
         refs = [self.backbone.weights, self.backbone.head]
         refs += [entry.blob for entry in self.task_vectors]
         return refs + [prior.blob for prior in self.priors]
+
+
+def check_release_id(release_id: object) -> str:
+    """`release_id` if it is safe as a folder name, else a ReleaseError.
+
+    1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit (so never `.`,
+    `..` or a hidden or temporary file's name), and none of RESERVED_RELEASE_IDS. Every place
+    an id becomes a path checks it, the manifest's own id and an id read back from a file."""
+    if not isinstance(release_id, str) or not _RELEASE_ID.fullmatch(release_id):
+        raise ReleaseError(
+            f"release id {release_id!r} must be 1-64 characters of A-Z a-z 0-9 . _ -, "
+            "starting with a letter or digit"
+        )
+    if release_id.lower() in RESERVED_RELEASE_IDS:
+        raise ReleaseError(f"release id {release_id!r} is a reserved name; choose another")
+    return release_id
 
 
 def new_release_id(blob_digests: Iterable[str]) -> str:
