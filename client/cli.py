@@ -19,10 +19,15 @@ from tastevec.client.home import HOME_VARIABLE, Home
 from tastevec.client.personal_profile import load_profile
 from tastevec.client.rating_import import import_csv, rate_image
 from tastevec.client.ratings_store import RatingsStore, parse_scale
-from tastevec.client.release_cache import current_release_id, load_current_release, pull_from_dir
+from tastevec.client.release_cache import (
+    current_release_id,
+    current_release_problem,
+    load_current_release,
+    pull_from_dir,
+)
 from tastevec.common.coefficients import CoefficientLayout
 from tastevec.common.command_line import new_parser, run
-from tastevec.common.errors import FitError, ImageError, ProfileError, RatingsError
+from tastevec.common.errors import FitError, ImageError, ProfileError, RatingsError, TastevecError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,7 +70,7 @@ def _add_pull(commands: argparse._SubParsersAction) -> None:
 
 
 def _pull(args: argparse.Namespace) -> int:
-    home = Home.at(args.home).create()
+    home = Home.at(args.home)
     result = pull_from_dir(home, args.from_dir, args.trust)
     manifest = result.release.manifest
     state = "already current" if result.already_current else "now current"
@@ -214,16 +219,7 @@ def _add_status(commands: argparse._SubParsersAction) -> None:
 def _status(args: argparse.Namespace) -> int:
     home = Home.at(args.home)
     print(f"home: {home.root}")
-    release_id = current_release_id(home)
-    if release_id is None:
-        print("release: none (tastevec-client pull --from-dir RELEASE --trust KEY.pub)")
-    else:
-        release = load_current_release(home)
-        sources = ", ".join(e.source for e in release.manifest.task_vectors)
-        print(
-            f"release: {release_id} (created {release.manifest.created}; "
-            f"backbone {release.manifest.backbone.name}; task vectors: {sources})"
-        )
+    release_id = _print_release(home)
     if home.ratings.exists():
         with RatingsStore.open(home.ratings) as store:
             count, last = store.count(), store.last_rated()
@@ -245,6 +241,29 @@ def _status(args: argparse.Namespace) -> int:
                 f"{profile.ratings} ratings in {profile.summary.get('seconds', '?')} s"
             )
     return 0
+
+
+def _print_release(home: Home) -> str | None:
+    """Print the release line of `status`; the current release's id, or None."""
+    try:
+        release_id = current_release_id(home)
+        release = None if release_id is None else load_current_release(home)
+    except TastevecError as exc:  # a damaged `current`, manifest, signature or trusted key
+        print(f"release: DOES NOT VERIFY: {exc}; pull a release again to repair it")
+        return None
+    if release is None:
+        print("release: none (tastevec-client pull --from-dir RELEASE --trust KEY.pub)")
+        return None
+    manifest = release.manifest
+    sources = ", ".join(e.source for e in manifest.task_vectors)
+    print(
+        f"release: {manifest.release_id} (created {manifest.created}; "
+        f"backbone {manifest.backbone.name}; task vectors: {sources})"
+    )
+    problem = current_release_problem(home)
+    if problem is not None:
+        print(f"release: DOES NOT VERIFY: {problem}; pull it again to repair it")
+    return manifest.release_id
 
 
 def _add_forget(commands: argparse._SubParsersAction) -> None:

@@ -8,7 +8,9 @@
 
 A release is installed only after its signature and every blob verify; it becomes current
 only once it is complete, so an interrupted pull leaves the previous release in use. Each
-use checks the signature again and every blob as it is read.
+use checks the signature again and every blob as it is read. A pull checks the blobs it
+already holds too, so pulling a good release again repairs a damaged cache. Everything here
+is private to the home's owner: folders 0700, files 0600, blobs 0400.
 """
 
 from __future__ import annotations
@@ -16,22 +18,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from tastevec.client.home import Home
 from tastevec.common.atomic_file import write_atomic
-from tastevec.common.errors import ReleaseError
+from tastevec.common.errors import ReleaseError, TastevecError
+from tastevec.common.os_inputs import PRIVATE_FILE_MODE, make_private_dir, read_regular_file
 from tastevec.common.release import (
+    BLOB_DIR,
     MANIFEST_FILE,
     SIGNATURE_FILE,
+    blob_problem,
     link_blob,
-    missing_blobs,
+    read_signed_files,
     read_signed_manifest,
     verify_release,
 )
-from tastevec.common.release_manifest import Manifest
+from tastevec.common.release_manifest import BlobRef, Manifest, check_release_id
 from tastevec.common.signing import load_public_key, public_key_bytes
 
 TRUSTED_KEY = "trusted.pub"
 CURRENT = "current"
+CACHE_BLOB_MODE = 0o400
+_CURRENT_LIMIT = 256  # a release id and a newline
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,29 +61,72 @@ def pull_from_dir(home: Home, source: Path, trust: Path) -> PullResult:
     """Verify the release at `source` against the key file `trust` and make it current."""
     public_key = load_public_key(trust)
     manifest = verify_release(source, public_key)
-    held = {path.name for path in home.blobs.glob("*")} if home.blobs.is_dir() else set()
-    needed = missing_blobs(manifest, held)
-    for ref in needed:  # copied: the cache must not share files with the folder pulled from
-        link_blob(home.root, source, ref, copy=True)
-    root = home.releases / manifest.release_id
-    for ref in manifest.blobs():
-        link_blob(root, home.root, ref)
-    for name in (MANIFEST_FILE, SIGNATURE_FILE):
-        write_atomic(root / name, (source / name).read_bytes())
-    verify_release(root, public_key)
-    write_atomic(home.releases / TRUSTED_KEY, public_key_bytes(public_key))
-    already = current_release_id(home) == manifest.release_id
-    write_atomic(home.releases / CURRENT, (manifest.release_id + "\n").encode())
+    home.create()
+    try:
+        needed = blobs_to_fetch(home, manifest)
+        for ref in needed:  # copied: the cache must not share files with the folder pulled from
+            link_blob(home.root, source, ref, copy=True, mode=CACHE_BLOB_MODE)
+        release = install_release(home, manifest, *read_signed_files(source))
+        try:
+            already = current_release_id(home) == manifest.release_id
+        except ReleaseError:  # a damaged record of the current release: this pull replaces it
+            already = False
+        make_current(home, release, public_key)
+    except OSError as exc:  # a read-only home, a full disk
+        raise ReleaseError(f"cannot install release into {home.root}: {_reason(exc)}") from None
     reused = len(manifest.blobs()) - len(needed)
-    return PullResult(InstalledRelease(root, manifest), len(needed), reused, already)
+    return PullResult(release, len(needed), reused, already)
+
+
+def blobs_to_fetch(home: Home, manifest: Manifest) -> tuple[BlobRef, ...]:
+    """The blobs of `manifest` the cache lacks or holds damaged (each held blob is checked,
+    so that pulling a good release again repairs a cache a byte flip has broken)."""
+    make_private_dir(home.blobs, error=ReleaseError, what="release cache")
+    return tuple(ref for ref in manifest.blobs() if blob_problem(home.root, ref) is not None)
+
+
+def install_release(
+    home: Home, manifest: Manifest, manifest_bytes: bytes, signature: bytes
+) -> InstalledRelease:
+    """Give the release folder every blob (from the home's shared blobs, which must hold them
+    all) and the manifest and signature exactly as signed; not yet current."""
+    root = release_folder(home, manifest.release_id)
+    make_private_dir(root / BLOB_DIR, error=ReleaseError, what="release folder")
+    for ref in manifest.blobs():
+        link_blob(root, home.root, ref, mode=CACHE_BLOB_MODE)
+    write_atomic(root / MANIFEST_FILE, manifest_bytes, mode=PRIVATE_FILE_MODE)
+    write_atomic(root / SIGNATURE_FILE, signature, mode=PRIVATE_FILE_MODE)
+    return InstalledRelease(root, manifest)
+
+
+def make_current(home: Home, release: InstalledRelease, public_key: Ed25519PublicKey) -> None:
+    """Check `release` in full against `public_key`, then record both as the ones in use."""
+    verify_release(release.root, public_key)
+    write_atomic(home.releases / TRUSTED_KEY, public_key_bytes(public_key), mode=PRIVATE_FILE_MODE)
+    text = (release.manifest.release_id + "\n").encode()
+    write_atomic(home.releases / CURRENT, text, mode=PRIVATE_FILE_MODE)
+
+
+def release_folder(home: Home, release_id: str) -> Path:
+    """Where release `release_id` is installed; ReleaseError for an id that is not safe as a
+    folder name (`..`, `current`, `trusted.pub`, ...)."""
+    return home.releases / check_release_id(release_id)
 
 
 def current_release_id(home: Home) -> str | None:
-    try:
-        text = (home.releases / CURRENT).read_text().strip()
-    except FileNotFoundError:
+    path = home.releases / CURRENT
+    if not path.exists() and not path.is_symlink():
         return None
-    return text or None
+    data = read_regular_file(
+        path, limit=_CURRENT_LIMIT, what="the current release's name", error=ReleaseError
+    )
+    text = data.decode("utf-8", errors="replace").strip()
+    if not text:
+        return None
+    try:
+        return check_release_id(text)
+    except ReleaseError as exc:
+        raise ReleaseError(f"{path}: {exc}; pull a release again") from None
 
 
 def load_current_release(home: Home) -> InstalledRelease:
@@ -85,7 +137,7 @@ def load_current_release(home: Home) -> InstalledRelease:
             f"no release installed in {home.root}; run: tastevec-client pull --from-dir "
             "RELEASE --trust KEY.pub"
         )
-    root = home.releases / release_id
+    root = release_folder(home, release_id)
     if not (root / MANIFEST_FILE).is_file():
         raise ReleaseError(f"release {release_id} is named current in {home.root} but missing")
     manifest = read_signed_manifest(root, load_public_key(home.releases / TRUSTED_KEY))
@@ -96,7 +148,23 @@ def load_current_release(home: Home) -> InstalledRelease:
     return InstalledRelease(root, manifest)
 
 
+def current_release_problem(home: Home) -> str | None:
+    """Why the current release no longer verifies in full (its signature or a blob), or None
+    when it does or when none is installed; for `status`, which reads every blob."""
+    try:
+        release = load_current_release(home)
+        verify_release(release.root, load_public_key(home.releases / TRUSTED_KEY))
+    except TastevecError as exc:
+        return str(exc)
+    return None
+
+
 def installed_release_ids(home: Home) -> list[str]:
     if not home.releases.is_dir():
         return []
     return sorted(p.name for p in home.releases.iterdir() if (p / MANIFEST_FILE).is_file())
+
+
+def _reason(exc: OSError) -> str:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"

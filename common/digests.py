@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:  # torch loads only for state dicts, not to hash a file
     import torch
@@ -18,10 +18,20 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
+        return sha256_handle(handle)
+
+
+def sha256_handle(handle: BinaryIO, *, limit: int | None = None) -> str:
+    """sha256 of what `handle` holds from where it stands, reading at most `limit` bytes."""
+    digest = hashlib.sha256()
+    left = limit
+    while chunk := handle.read(_CHUNK if left is None else min(_CHUNK, left)):
+        digest.update(chunk)
+        if left is not None:
+            left -= len(chunk)
+            if left == 0:
+                break
     return digest.hexdigest()
 
 

@@ -85,21 +85,33 @@ def read_regular_file(path: Path, *, limit: int, what: str, error: type[Tastevec
 
 
 def make_private_dir(path: Path, *, error: type[TastevecError], what: str) -> None:
-    """Create `path` (and missing parents) readable by its owner only (0700); an existing
-    folder is made 0700 too. `error` for a path that is a file or cannot be created."""
+    """Create `path` and its missing parents, each readable by its owner only (0700 whatever
+    the umask); an existing folder loses its group's and others' rights (the owner's own
+    are kept: a folder made read-only stays so). `error` for a path that is a file, lies
+    under one, or cannot be created."""
+    missing = []
+    for folder in (path, *path.parents):
+        if folder.exists() or folder.is_symlink():
+            break
+        missing.append(folder)
     try:
-        path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
-    except FileExistsError:
-        raise error(f"{what} {path} is a file, not a folder") from None
+        for folder in reversed(missing):
+            try:
+                folder.mkdir(mode=PRIVATE_DIR_MODE)
+            except FileExistsError:  # made meanwhile, by another process
+                continue
+            folder.chmod(PRIVATE_DIR_MODE)
     except NotADirectoryError:
         raise error(f"{what} {path} lies under a file, not a folder") from None
     except OSError as exc:
         raise error(f"cannot create {what} {path}: {exc.strerror or exc}") from None
     if not path.is_dir():
-        raise error(f"{what} {path} is not a folder")
+        kind = "a file" if path.exists() else "a broken link"
+        raise error(f"{what} {path} is {kind}, not a folder")
     try:
-        if stat.S_IMODE(path.stat().st_mode) != PRIVATE_DIR_MODE:
-            path.chmod(PRIVATE_DIR_MODE)
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            path.chmod(mode & PRIVATE_DIR_MODE)
     except OSError as exc:
         raise error(f"cannot make {what} {path} private: {exc.strerror or exc}") from None
 

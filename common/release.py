@@ -19,8 +19,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from tastevec.common.atomic_file import write_atomic
-from tastevec.common.digests import sha256_bytes, sha256_file
+from tastevec.common.digests import sha256_bytes, sha256_handle
 from tastevec.common.errors import ReleaseError
+from tastevec.common.os_inputs import open_regular_file, read_regular_file
 from tastevec.common.release_manifest import BlobRef, Manifest
 from tastevec.common.signing import sign, verify_signature
 
@@ -28,6 +29,11 @@ MANIFEST_FILE = "manifest.json"
 SIGNATURE_FILE = "manifest.sig"
 BLOB_DIR = "blobs"
 BLOB_MODE = 0o444
+# A manifest names a few dozen blobs in a few kB; an Ed25519 signature is 64 bytes. Anything
+# larger is refused before it is read, so a manifest linked to /dev/zero cannot fill memory.
+MANIFEST_LIMIT = 4 * 2**20
+SIGNATURE_LIMIT = 1024
+_FILE_LIMITS = {MANIFEST_FILE: MANIFEST_LIMIT, SIGNATURE_FILE: SIGNATURE_LIMIT}
 
 
 def blob_path(root: Path, sha256: str) -> Path:
@@ -44,12 +50,15 @@ def write_blob(root: Path, data: bytes) -> BlobRef:
     return ref
 
 
-def link_blob(root: Path, source_root: Path, ref: BlobRef, *, copy: bool = False) -> None:
+def link_blob(
+    root: Path, source_root: Path, ref: BlobRef, *, copy: bool = False, mode: int = BLOB_MODE
+) -> None:
     """Make the blob `ref` of the release at `source_root` part of the one at `root`.
 
-    Hard-links it where the filesystem allows, else (or with `copy`) copies it; either way the
-    installed file is checked against `ref` before it takes the blob's name. Copy when the two
-    must not share a file: a device's cache and the folder it pulled from.
+    Hard-links it where the filesystem allows, else (or with `copy`) copies it with `mode`;
+    either way the installed file is checked against `ref` before it takes the blob's name,
+    and a damaged file already there is replaced. Copy when the two must not share a file: a
+    device's cache and the folder it pulled from.
     """
     source = blob_path(source_root, ref.sha256)
     target = blob_path(root, ref.sha256)
@@ -69,7 +78,7 @@ def link_blob(root: Path, source_root: Path, ref: BlobRef, *, copy: bool = False
                 raise OSError("copy asked for")
             os.link(source, temp)
         except OSError:  # another filesystem, or one without hard links
-            _copy_durably(source, temp)
+            _copy_durably(source, temp, mode)
         problem = _blob_problem(temp, ref)
         if problem is not None:
             raise ReleaseError(f"release {source_root}: blob {ref.sha256[:12]} {problem}")
@@ -104,21 +113,31 @@ def read_signed_manifest(root: Path, public_key: Ed25519PublicKey) -> Manifest:
 
     For a release already verified in full: `read_blob` checks each blob again as it is read.
     """
-    data = _read_release_file(root, MANIFEST_FILE)
-    signature = _read_release_file(root, SIGNATURE_FILE)
+    data, signature = read_signed_files(root)
     verify_signature(public_key, data, signature, what=f"release {root}: {MANIFEST_FILE}")
     return Manifest.from_bytes(data, origin=f"release {root}: {MANIFEST_FILE}")
+
+
+def read_signed_files(root: Path) -> tuple[bytes, bytes]:
+    """manifest.json and manifest.sig of the release at `root`, as bytes, unchecked; each read
+    as a regular file within its limit (MANIFEST_LIMIT, SIGNATURE_LIMIT)."""
+    return _read_release_file(root, MANIFEST_FILE), _read_release_file(root, SIGNATURE_FILE)
+
+
+def blob_problem(root: Path, ref: BlobRef) -> str | None:
+    """What is wrong with the blob `ref` in the release (or cache) at `root`, or None."""
+    return _blob_problem(blob_path(root, ref.sha256), ref)
 
 
 def read_blob(root: Path, ref: BlobRef, *, what: str) -> bytes:
     """A blob's bytes, checked again, so a blob changed after `verify_release` is still caught."""
     path = blob_path(root, ref.sha256)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise ReleaseError(f"{what}: blob {ref.sha256[:12]} is missing from {path}") from exc
-    except OSError as exc:
-        raise ReleaseError(f"{what}: blob {path} cannot be read: {exc.strerror}") from exc
+    if not path.exists():
+        raise ReleaseError(f"{what}: blob {ref.sha256[:12]} is missing from {path}")
+    try:  # never more than the manifest's size (+1, to see a file that is longer)
+        data = read_regular_file(path, limit=ref.size + 1, what=f"{what}: blob", error=ReleaseError)
+    except ReleaseError as exc:
+        raise ReleaseError(f"{exc}; pull the release again to repair it") from None
     problem = _content_problem(len(data), sha256_bytes(data), ref)
     if problem is not None:
         raise ReleaseError(f"{what}: blob {ref.sha256[:12]} {problem}")
@@ -131,11 +150,11 @@ def missing_blobs(manifest: Manifest, have: Iterable[str]) -> tuple[BlobRef, ...
     return tuple(ref for ref in manifest.blobs() if ref.sha256 not in held)
 
 
-def _copy_durably(source: Path, target: Path) -> None:
+def _copy_durably(source: Path, target: Path, mode: int) -> None:
     shutil.copyfile(source, target)
     with target.open("rb+") as handle:
         os.fsync(handle.fileno())
-    target.chmod(BLOB_MODE)
+    target.chmod(mode)
 
 
 def _named_blobs(manifest: Manifest) -> list[tuple[BlobRef, str]]:
@@ -151,23 +170,24 @@ def _named_blobs(manifest: Manifest) -> list[tuple[BlobRef, str]]:
 
 def _read_release_file(root: Path, name: str) -> bytes:
     path = root / name
-    try:
-        return path.read_bytes()
-    except FileNotFoundError as exc:
-        raise ReleaseError(f"release {root}: no {name}") from exc
-    except OSError as exc:
-        raise ReleaseError(f"release {root}: {name} cannot be read: {exc.strerror}") from exc
+    if not path.exists() and not path.is_symlink():
+        raise ReleaseError(f"release {root}: no {name}")
+    return read_regular_file(
+        path, limit=_FILE_LIMITS[name], what=f"release {root}: {name}", error=ReleaseError
+    )
 
 
 def _blob_problem(path: Path, ref: BlobRef) -> str | None:
     """What is wrong with the file at `path` as the blob `ref`, or None when it is intact."""
-    try:
-        size = path.stat().st_size
-        if size != ref.size:
-            return _content_problem(size, ref.sha256, ref)
-        digest = sha256_file(path)
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         return "is missing"
+    try:  # a FIFO, a device or a link to one is a problem, never a read that blocks
+        with open_regular_file(path, what="blob", error=ReleaseError) as (handle, size):
+            if size != ref.size:
+                return _content_problem(size, ref.sha256, ref)
+            digest = sha256_handle(handle, limit=ref.size + 1)
+    except ReleaseError as exc:
+        return str(exc).removeprefix(f"blob {path} ")
     except OSError as exc:
         return f"cannot be read: {exc.strerror}"
     return _content_problem(size, digest, ref)

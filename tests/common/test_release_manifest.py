@@ -3,6 +3,7 @@ import json
 import re
 from dataclasses import replace
 from datetime import datetime
+from pathlib import PurePosixPath
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from tastevec.common.release_manifest import (
     Manifest,
     PriorEntry,
     TaskVectorEntry,
+    check_release_id,
     new_release_id,
     utc_now_iso,
 )
@@ -239,3 +241,31 @@ def test_any_edit_of_a_manifest_gives_a_manifest_or_a_release_error(
 def test_any_bytes_give_a_manifest_or_a_release_error(data: bytes) -> None:
     with pytest.raises(ReleaseError):
         Manifest.from_bytes(data, origin="release x")
+
+
+@pytest.mark.parametrize(
+    "release_id", ["..", ".", "current", "CURRENT", "trusted.pub", "blobs", ".x", "-x", "a/b", ""]
+)
+def test_a_release_id_that_is_a_path_or_a_reserved_name_is_refused(release_id: str) -> None:
+    with pytest.raises(ReleaseError, match="release id"):
+        check_release_id(release_id)
+    with pytest.raises(ReleaseError, match="release id"):
+        replace(manifest(), release_id=release_id)
+
+
+@settings(max_examples=500, deadline=None)
+@given(release_id=st.text(max_size=70) | st.from_regex(r"[.A-Za-z0-9_-]{1,66}", fullmatch=True))
+def test_any_release_id_is_one_folder_name_below_its_parent_or_a_release_error(
+    release_id: str,
+) -> None:
+    """Accepted ids name exactly one new entry inside the folder they are joined to: never
+    `.`, `..`, a separator, a hidden file or a name the cache keeps for itself."""
+    try:
+        checked = check_release_id(release_id)
+    except ReleaseError as exc:
+        assert "\n" not in str(exc)
+        return
+    joined = PurePosixPath("/home/releases") / checked
+    assert joined.parent == PurePosixPath("/home/releases") and joined.name == checked
+    assert checked not in {".", ".."} and not checked.startswith(".")
+    assert checked.lower() not in {"current", "trusted.pub"}
