@@ -1,6 +1,6 @@
 """`tastevec-client`: the device's command line.
 
-pull, rate, fit, score, status, forget; all take `--home DIR`. torch and timm load only in
+pull, rate, fit, score, share, status, forget; all take `--home DIR`. torch and timm load only in
 the commands that run a model (fit, score), so that `--help`, `status`, `rate` and `forget`
 start at once.
 """
@@ -25,9 +25,17 @@ from tastevec.client.release_cache import (
     load_current_release,
     pull_from_dir,
 )
+from tastevec.client.sharing import set_sharing, sharing_enabled
 from tastevec.common.coefficients import CoefficientLayout
 from tastevec.common.command_line import new_parser, run
-from tastevec.common.errors import FitError, ImageError, ProfileError, RatingsError, TastevecError
+from tastevec.common.errors import (
+    FitError,
+    HomeError,
+    ImageError,
+    ProfileError,
+    RatingsError,
+    TastevecError,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,6 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_rate(commands)
     _add_fit(commands)
     _add_score(commands)
+    _add_share(commands)
     _add_status(commands)
     _add_forget(commands)
     return run(parser, argv)
@@ -211,6 +220,30 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_share(commands: argparse._SubParsersAction) -> None:
+    command = _command(
+        commands,
+        "share",
+        "share your fitted coefficients (never ratings or images), masked by secure "
+        "aggregation, to form the population prior: on or off (off by default)",
+    )
+    command.add_argument("choice", choices=["on", "off"])
+    command.set_defaults(handler=_share)
+
+
+def _share(args: argparse.Namespace) -> int:
+    home = Home.at(args.home)
+    set_sharing(home, args.choice == "on")
+    if args.choice == "on":
+        print(
+            "sharing: on - in federated rounds this device sends its coefficients and their "
+            "squares, masked by secure aggregation (the server learns only the cohort's sums)"
+        )
+    else:
+        print("sharing: off - this device fits locally and sends nothing")
+    return 0
+
+
 def _add_status(commands: argparse._SubParsersAction) -> None:
     command = _command(commands, "status", "what is stored here: release, ratings, profile")
     command.set_defaults(handler=_status)
@@ -219,6 +252,11 @@ def _add_status(commands: argparse._SubParsersAction) -> None:
 def _status(args: argparse.Namespace) -> int:
     home = Home.at(args.home)
     print(f"home: {home.root}")
+    try:
+        sharing = "on" if sharing_enabled(home) else "off (tastevec-client share on)"
+    except HomeError as exc:
+        sharing = str(exc)
+    print(f"sharing: {sharing}")
     release_id = _print_release(home)
     if home.ratings.exists():
         with RatingsStore.open(home.ratings) as store:
