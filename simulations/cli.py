@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -104,6 +105,35 @@ def _bench_reference(args: argparse.Namespace) -> int:
     report = run_reference_benchmark(args.world, args.release, args.trust, settings)
     _write_report(args.out, report)
     return 0
+
+
+def _bench_paper(args: argparse.Namespace) -> int:
+    from tastevec.simulations.bench_paper import PaperSettings, run_paper_benchmark
+
+    _make_folder(args.out.parent)
+    settings = PaperSettings(
+        database=args.database,
+        root=args.root,
+        split=args.split,
+        options=dict(args.option),
+        shots=tuple(args.shots),
+        draws=args.draws,
+        people=args.people,
+    )
+    report = run_paper_benchmark(args.release, args.trust, settings)
+    _write_report(args.out, report)
+    return 0
+
+
+def _loader_option(text: str) -> tuple[str, object]:
+    """NAME=VALUE, VALUE read as JSON when it is JSON (a list of ids, a number), else text."""
+    name, equals, value = text.partition("=")
+    if not equals or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"need NAME=VALUE, not {text!r}")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value
 
 
 def _bench_device(args: argparse.Namespace) -> int:
@@ -227,6 +257,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     reference.add_argument("--steps", type=_positive, default=500, help="reference steps")
     reference.set_defaults(handler=_bench_reference)
+    paper = suites.add_parser(
+        "paper", help="the paper's protocol on a real personal database you have"
+    )
+    paper.add_argument("--out", type=Path, default=Path("paper-bench.md"), help="report (.md)")
+    paper.add_argument(
+        "--database", required=True, help="a personal database: flickr_aes, para or real_cur"
+    )
+    paper.add_argument("--root", type=Path, required=True, help="the database's folder")
+    paper.add_argument("--split", default="test", help="whose people (default: %(default)s)")
+    paper.add_argument(
+        "--option",
+        type=_loader_option,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help='a loader option, e.g. test_workers=\'["A1", "A2"]\' (repeatable)',
+    )
+    paper.add_argument(
+        "--release", type=Path, required=True, help="a release forged on any backbone"
+    )
+    paper.add_argument("--trust", type=Path, required=True, help="its public key")
+    paper.add_argument("--shots", type=_positive, nargs="+", default=[10, 100])
+    paper.add_argument("--draws", type=_positive, default=10, help="supports per person")
+    paper.add_argument("--people", type=_positive, help="people (default: all)")
+    paper.set_defaults(handler=_bench_paper)
     device = suites.add_parser(
         "device", help="fit time (cold, warm) and scoring memory through the client's code"
     )

@@ -34,3 +34,18 @@ def srocc_gain_interval(
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(gains, [tail, 100 - tail])
     return float(low), float(high)
+
+
+def mean_interval(
+    values: npt.ArrayLike, *, resamples: int = 2000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
+    """The `level` percentile bootstrap interval of the mean of `values` (for example each
+    person's gain of one method over another: resampling people, not images)."""
+    data = np.asarray(values, dtype=np.float64)
+    if len(data) < 2:
+        raise ValueError(f"need >= 2 values, got {len(data)}")
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, len(data), (resamples, len(data)))].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(low), float(high)

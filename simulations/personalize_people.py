@@ -23,6 +23,7 @@ from tastevec.common.coefficient_prior import CoefficientPrior
 from tastevec.common.coefficients import CoefficientPlan
 from tastevec.common.composition import ComposedModel
 from tastevec.common.datasets.catalog import load_people_ratings
+from tastevec.common.datasets.records import PeopleRatings
 from tastevec.common.images import iter_image_batches
 from tastevec.common.score_model import ScoreModel
 from tastevec.common.task_vector import TaskVector
@@ -110,21 +111,27 @@ def support_draws(
 
 
 def load_people(world: Path, groups: Sequence[tuple[str, str]], limit: int | None) -> list[Person]:
+    """The photo world's people of each (database, split) in `groups`, `limit` per group."""
     spec = json.loads((world / WORLD_FILE).read_text())["databases"]
     people = []
     for database, split in groups:
         entry = spec[database]
         ratings = load_people_ratings(database, world / entry["path"], **entry["people_options"])
-        for person in ratings.split(split)[:limit]:
-            people.append(
-                Person(
-                    database,
-                    person.person,
-                    tuple(item.path for item in person.ratings),
-                    np.array([item.score for item in person.ratings]),
-                )
-            )
+        people += people_of(ratings, split, limit)
     return people
+
+
+def people_of(ratings: PeopleRatings, split: str, limit: int | None) -> list[Person]:
+    """The people of one split of a personal database, as loaded by its loader."""
+    return [
+        Person(
+            ratings.info.name,
+            person.person,
+            tuple(item.path for item in person.ratings),
+            np.array([item.score for item in person.ratings]),
+        )
+        for person in ratings.split(split)[:limit]
+    ]
 
 
 def build_table(
