@@ -5,6 +5,7 @@
 - `verify`: check a release against a public key.
 - `publish`: add a release to a release store (on disk, or over the wire as a writer).
 - `serve`: the release service over gRPC (server/release_server.py).
+- `tls`, `node-key`, `writer-token`: a deployment's other secrets (deployment_credentials.py).
 
 Distributed forging: `torchrun --nproc-per-node N -m tastevec.server forge ...`.
 """
@@ -19,6 +20,12 @@ from tastevec.common.command_line import new_parser, run
 from tastevec.common.errors import KeyFileError
 from tastevec.common.release import verify_release
 from tastevec.common.signing import load_private_key, load_public_key, public_key_fingerprint
+from tastevec.server.deployment_credentials import (
+    DEFAULT_HOSTS,
+    write_node_key,
+    write_tls_credentials,
+    write_writer_token,
+)
 from tastevec.server.forge import forge_release
 from tastevec.server.forge_config import load_forge_config
 from tastevec.server.keys import generate_key_pair
@@ -79,7 +86,57 @@ def main(argv: Sequence[str] | None = None) -> int:
     verify.set_defaults(handler=_verify)
     _add_publish(commands)
     _add_serve(commands)
+    _add_credentials(commands)
     return run(parser, argv)
+
+
+def _add_credentials(commands: argparse._SubParsersAction) -> None:
+    tls = commands.add_parser(
+        "tls",
+        help="make a private CA and a server certificate (release service, SuperLink)",
+        description="Write ca.pem/ca.key (made once; an existing CA in OUT is reused) and a "
+        "new server.pem/server.key for the given hosts. Devices trust ca.pem.",
+    )
+    tls.add_argument("--out", type=Path, required=True, help="folder for the four files")
+    tls.add_argument(
+        "--host",
+        action="append",
+        help="a DNS name or IP address the server is reached by (repeatable; default: "
+        f"{', '.join(DEFAULT_HOSTS)})",
+    )
+    tls.add_argument("--days", type=int, default=365, help="server certificate validity")
+    tls.set_defaults(handler=_tls)
+    node = commands.add_parser(
+        "node-key", help="make a SuperNode's authentication key pair (EC P-384, OpenSSH)"
+    )
+    node.add_argument("--out", type=Path, required=True, help="private key; OUT.pub beside it")
+    node.set_defaults(handler=_node_key)
+    token = commands.add_parser(
+        "writer-token", help="make the release service's writer token (a 0600 file)"
+    )
+    token.add_argument("--out", type=Path, required=True, help="token file")
+    token.set_defaults(handler=_writer_token)
+
+
+def _tls(args: argparse.Namespace) -> int:
+    made = write_tls_credentials(args.out, args.host or DEFAULT_HOSTS, days=args.days)
+    ca = "reused" if made.ca_reused else "new"
+    print(
+        f"CA ({ca}): {made.ca_cert}\nserver certificate: {made.server_cert}\n"
+        f"server key: {made.server_key} (keep it secret)"
+    )
+    return 0
+
+
+def _node_key(args: argparse.Namespace) -> int:
+    private, public = write_node_key(args.out)
+    print(f"SuperNode key: {private} (keep it on the device)\nregister: {public}")
+    return 0
+
+
+def _writer_token(args: argparse.Namespace) -> int:
+    print(f"writer token: {write_writer_token(args.out)} (keep it secret)")
+    return 0
 
 
 def _add_publish(commands: argparse._SubParsersAction) -> None:

@@ -27,16 +27,16 @@ def generate_key_pair(private_path: Path) -> tuple[Path, Path]:
         if path.exists() or path.is_symlink():
             raise KeyFileError(f"key file {path} already exists; refusing to overwrite it")
     key = generate_private_key()
-    _create_new_file(private_path, private_key_bytes(key), PRIVATE_MODE)
+    create_new_file(private_path, private_key_bytes(key), PRIVATE_MODE)
     try:
-        _create_new_file(public_path, public_key_bytes(key.public_key()), PUBLIC_MODE)
+        create_new_file(public_path, public_key_bytes(key.public_key()), PUBLIC_MODE)
     except BaseException:
         private_path.unlink(missing_ok=True)
         raise
     return private_path, public_path
 
 
-def _create_new_file(path: Path, data: bytes, mode: int) -> None:
+def create_new_file(path: Path, data: bytes, mode: int) -> None:
     """Write `data` whole to a temporary file, then link it to `path` only if `path` is absent.
 
     A reader never sees a half-written key and an existing file is never replaced.
