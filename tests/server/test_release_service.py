@@ -2,9 +2,7 @@
 request answered with its status code, writers only with their credential, the stock health
 and reflection clients, TLS with a CA made here, SIGTERM on a real `tastevec-server serve`."""
 
-import datetime
 import hashlib
-import ipaddress
 import os
 import signal
 import subprocess
@@ -14,10 +12,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
@@ -212,49 +206,9 @@ def test_stock_health_and_reflection_clients(server: RunningServer) -> None:
         assert "grpc.health.v1.Health" in services
 
 
-def make_tls(folder: Path) -> tuple[Path, TlsFiles]:
-    """A test CA and a server certificate it signs for 127.0.0.1 / localhost."""
-    now = datetime.datetime.now(datetime.UTC)
-
-    def certificate(
-        subject: str,
-        key: ec.EllipticCurvePrivateKey,
-        issuer: x509.Name,
-        signer: ec.EllipticCurvePrivateKey,
-        ca: bool,
-    ) -> x509.Certificate:
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-            .issuer_name(issuer)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        )
-        if not ca:
-            names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-        return builder.sign(signer, hashes.SHA256())
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tastevec test CA")])
-    ca_cert = certificate("tastevec test CA", ca_key, ca_name, ca_key, ca=True)
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = certificate("localhost", key, ca_name, ca_key, ca=False)
-    pem = serialization.Encoding.PEM
-    (folder / "ca.pem").write_bytes(ca_cert.public_bytes(pem))
-    (folder / "server.pem").write_bytes(cert.public_bytes(pem))
-    (folder / "server.key").write_bytes(
-        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return folder / "ca.pem", TlsFiles(folder / "server.pem", folder / "server.key")
-
-
-def test_tls_with_a_test_ca(store: ReleaseStore, tmp_path: Path) -> None:
-    ca, tls = make_tls(tmp_path)
-    running = create_server(store, tls=tls)
+def test_tls_with_a_test_ca(store: ReleaseStore, test_tls: tuple[Path, Path, Path]) -> None:
+    ca, cert, key = test_tls
+    running = create_server(store, tls=TlsFiles(cert, key))
     try:
         credentials = grpc.ssl_channel_credentials(ca.read_bytes())
         with grpc.secure_channel(f"localhost:{running.port}", credentials) as channel:
