@@ -23,6 +23,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -64,6 +65,7 @@ class PullOptions:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     stall_seconds: float = 30.0  # longest wait for the next chunk of a blob
     blob_deadline: float = 3600.0  # longest one blob stream may run
+    parallel_blobs: int = 4  # blobs streamed at once (each resumes on its own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +109,21 @@ def pull_from_server(
         resumed = sum(_partial_size(partial, ref) for ref in needed)
         total = sum(ref.size for ref in needed) - resumed
         on_chunk = progress(total) if progress is not None else None
-        fetched = 0
-        for ref in needed:
-            fetched += _download_blob(stub, target, home, ref, options, on_chunk)
+        failed = threading.Event()
+
+        def fetch(ref: BlobRef) -> int:
+            if failed.is_set():  # a blob already failed: start no other
+                return 0
+            try:
+                return _download_blob(stub, target, home, ref, options, on_chunk)
+            except BaseException:
+                failed.set()
+                raise
+
+        workers = max(1, min(options.parallel_blobs, len(needed)))
+        with futures.ThreadPoolExecutor(workers, thread_name_prefix="pull") as pool:
+            jobs = [pool.submit(fetch, ref) for ref in needed]
+            fetched = sum(job.result() for job in jobs)  # the first failure, in manifest order
         try:
             already = current_release_id(home) == manifest.release_id
         except ReleaseError:

@@ -19,8 +19,6 @@ from tastevec.common.command_line import new_parser, run
 from tastevec.common.errors import KeyFileError
 from tastevec.common.release import verify_release
 from tastevec.common.signing import load_private_key, load_public_key, public_key_fingerprint
-from tastevec.server.forge import forge_release
-from tastevec.server.forge_config import load_forge_config
 from tastevec.server.keys import generate_key_pair
 from tastevec.server.release_publisher import publish_over_wire
 from tastevec.server.release_server import (
@@ -138,6 +136,9 @@ def _keygen(args: argparse.Namespace) -> int:
 
 
 def _forge(args: argparse.Namespace) -> int:
+    from tastevec.server.forge import forge_release  # torch loads only in forge
+    from tastevec.server.forge_config import load_forge_config
+
     config = load_forge_config(args.config)
     private_key = load_private_key(args.key)
     trust = None

@@ -308,7 +308,8 @@ def test_an_interrupted_pull_resumes_from_its_byte_on_the_next_pull(
     server, port = start_malicious(store, "stall")
     try:
         with pytest.raises(ReleaseError, match="stalled"):
-            pull_from_server(home, f"127.0.0.1:{port}", options(service_key, stall_seconds=0.5))
+            one_at_a_time = options(service_key, stall_seconds=0.5, parallel_blobs=1)
+            pull_from_server(home, f"127.0.0.1:{port}", one_at_a_time)
     finally:
         server.stop(0)
     assert current_release_id(home) is None
