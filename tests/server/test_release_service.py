@@ -275,3 +275,61 @@ def test_the_blob_digest_is_what_the_server_streams(
     for ref in manifest.blobs():
         data = b"".join(c.data for c in stub.FetchBlob(pb.FetchBlobRequest(sha256=ref.sha256)))
         assert hashlib.sha256(data).hexdigest() == ref.sha256
+
+
+def test_a_new_prior_is_published_as_a_small_delta_and_served(
+    stub: pb_grpc.ReleaseServiceStub,
+    store: ReleaseStore,
+    small_release: Path,
+    service_key: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    from tastevec.common.signing import load_private_key
+    from tastevec.simulations.synthetic_release import add_prior, add_task_vector
+
+    key = load_private_key(service_key[0])
+    base = verify_release(small_release, load_public_key(service_key[1]))
+    prior = b"mean-and-variance" * 20
+    new = add_prior(
+        small_release, base, tmp_path / "r2", key, prior=prior, created="2026-12-06T00:00:00Z"
+    )
+    right = (("authorization", "Bearer " + TOKEN.decode()),)
+    request = pb.PublishPriorRequest(
+        base_release_id=base.release_id,
+        manifest=(tmp_path / "r2" / "manifest.json").read_bytes(),
+        signature=(tmp_path / "r2" / "manifest.sig").read_bytes(),
+        prior=prior,
+    )
+    assert code_of(lambda: stub.PublishPrior(request)) == grpc.StatusCode.UNAUTHENTICATED
+    before = {p.name for p in (store.root / "blobs").iterdir()}
+    outcome = stub.PublishPrior(request, metadata=right)
+    assert outcome.published and outcome.current and outcome.release_id == new.release_id
+    after = {p.name for p in (store.root / "blobs").iterdir()}
+    assert after - before == {hashlib.sha256(prior).hexdigest()}
+    answer = stub.GetPrior(pb.GetPriorRequest(layout="global"))
+    assert answer.release_id == new.release_id
+    assert (answer.prior.sha256, answer.prior.size, answer.prior.people) == (
+        hashlib.sha256(prior).hexdigest(),
+        len(prior),
+        20,
+    )
+    # a "prior" publication that also changes a task vector is refused
+    other = add_task_vector(
+        tmp_path / "r2",
+        new,
+        tmp_path / "r3",
+        key,
+        source="ava",
+        size=10,
+        created="2026-12-07T00:00:00Z",
+    )
+    sneaky = pb.PublishPriorRequest(
+        base_release_id=new.release_id,
+        manifest=(tmp_path / "r3" / "manifest.json").read_bytes(),
+        signature=(tmp_path / "r3" / "manifest.sig").read_bytes(),
+        prior=prior,
+    )
+    assert code_of(lambda: stub.PublishPrior(sneaky, metadata=right)) == (
+        grpc.StatusCode.INVALID_ARGUMENT
+    )
+    assert store.current_release_id() == new.release_id != other.release_id
