@@ -73,6 +73,7 @@ class ServerPull:
     result: PullResult
     bytes_fetched: int  # bytes received over the wire, resumed bytes not counted twice
     bytes_resumed: int  # bytes of partial files kept from an earlier, interrupted attempt
+    transfer_seconds: float  # manifest and blobs over the wire, each checked as it arrived
 
 
 def pull_from_server(
@@ -85,6 +86,7 @@ def pull_from_server(
     """Install the release `options.release_id` (default: current) from the service at
     `target`. `progress(total_bytes)` may return a callback fed each chunk's size."""
     public_key = pinned_key(home, options.trust, replace_trust=options.replace_trust)
+    start = time.perf_counter()
     with open_channel(target, tls_ca=options.tls_ca) as channel:
         stub = pb_grpc.ReleaseServiceStub(channel)
 
@@ -124,6 +126,7 @@ def pull_from_server(
         with futures.ThreadPoolExecutor(workers, thread_name_prefix="pull") as pool:
             jobs = [pool.submit(fetch, ref) for ref in needed]
             fetched = sum(job.result() for job in jobs)  # the first failure, in manifest order
+        transfer = time.perf_counter() - start
         try:
             already = current_release_id(home) == manifest.release_id
         except ReleaseError:
@@ -132,7 +135,7 @@ def pull_from_server(
         make_current(home, release, public_key)
     reused = len(manifest.blobs()) - len(needed)
     result = PullResult(release, len(needed), reused, already)
-    return ServerPull(result, fetched, resumed)
+    return ServerPull(result, fetched, resumed, transfer)
 
 
 def progress_bar(total: int) -> Progress:

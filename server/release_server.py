@@ -40,7 +40,7 @@ TOKEN_MIN_CHARS = 16
 
 @dataclass(frozen=True, slots=True)
 class ServerLimits:
-    max_message_bytes: int = 8 * 2**20  # a chunk is 1 MiB; a manifest a few kB
+    max_message_bytes: int = 8 * 2**20  # a chunk is 256 KiB; a manifest a few kB
     max_concurrent_rpcs: int = 256  # more are answered RESOURCE_EXHAUSTED
     workers: int = 64  # a blob stream holds one worker thread while it runs
     chunk_bytes: int = CHUNK_BYTES
