@@ -333,3 +333,40 @@ def test_a_new_prior_is_published_as_a_small_delta_and_served(
         grpc.StatusCode.INVALID_ARGUMENT
     )
     assert store.current_release_id() == new.release_id != other.release_id
+
+
+def test_the_publish_command_on_disk_and_over_the_wire(
+    small_release: Path,
+    service_key: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tastevec.server.cli import main as server_main
+
+    store = tmp_path / "store"
+    args = ["publish", str(small_release), "--store", str(store)]
+    assert server_main(args) == 2  # a new store needs --trust
+    assert "--trust KEY.pub" in capsys.readouterr().err
+    assert server_main([*args, "--trust", str(service_key[1])]) == 0
+    assert "published (now current)" in capsys.readouterr().out
+    running = create_server(ReleaseStore.open(store), writer_token=TOKEN)
+    try:
+        wire = ["publish", str(small_release), "--server", f"127.0.0.1:{running.port}"]
+        assert server_main(wire) == 2
+        assert "needs --token-file" in capsys.readouterr().err
+        token = tmp_path / "token"
+        token.write_bytes(TOKEN)
+        token.chmod(0o644)
+        assert server_main([*wire, "--token-file", str(token)]) == 2
+        assert "readable by others" in capsys.readouterr().err
+        token.chmod(0o600)
+        assert server_main([*wire, "--token-file", str(token)]) == 0
+        assert "published" in capsys.readouterr().out
+        token.write_bytes(b"another-token-of-enough-length")
+        assert server_main([*wire, "--token-file", str(token)]) == 2
+        assert "PERMISSION_DENIED" in capsys.readouterr().err
+    finally:
+        running.stop(0)
+    plain = ["serve", "--store", str(store), "--host", "0.0.0.0", "--writer-token-file", str(token)]
+    assert server_main(plain) == 2  # a token over plaintext off loopback
+    assert "travel in the clear" in capsys.readouterr().err
