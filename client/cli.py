@@ -1,8 +1,8 @@
 """`tastevec-client`: the device's command line.
 
-pull, rate, fit, score, status, forget; all take `--home DIR`. torch and timm load only in
-the commands that run a model (fit, score), so that `--help`, `status`, `rate` and `forget`
-start at once.
+pull, rate, fit, score, suggest, share, status, forget, ui; all take `--home DIR`. torch and
+timm load only in the commands that run a model (fit, score, suggest, ui), so that `--help`,
+`status`, `rate`, `share` and `forget` start at once.
 """
 
 from __future__ import annotations
@@ -25,9 +25,18 @@ from tastevec.client.release_cache import (
     load_current_release,
     pull_from_dir,
 )
+from tastevec.client.sharing import set_sharing, sharing_enabled
 from tastevec.common.coefficients import CoefficientLayout
 from tastevec.common.command_line import new_parser, run
-from tastevec.common.errors import FitError, ImageError, ProfileError, RatingsError, TastevecError
+from tastevec.common.errors import (
+    FitError,
+    HomeError,
+    ImageError,
+    PageError,
+    ProfileError,
+    RatingsError,
+    TastevecError,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,8 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_rate(commands)
     _add_fit(commands)
     _add_score(commands)
+    _add_share(commands)
     _add_status(commands)
     _add_forget(commands)
+    _add_suggest(commands)
+    _add_ui(commands)
     return run(parser, argv)
 
 
@@ -247,6 +259,30 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_share(commands: argparse._SubParsersAction) -> None:
+    command = _command(
+        commands,
+        "share",
+        "share your fitted coefficients (never ratings or images), masked by secure "
+        "aggregation, to form the population prior: on or off (off by default)",
+    )
+    command.add_argument("choice", choices=["on", "off"])
+    command.set_defaults(handler=_share)
+
+
+def _share(args: argparse.Namespace) -> int:
+    home = Home.at(args.home)
+    set_sharing(home, args.choice == "on")
+    if args.choice == "on":
+        print(
+            "sharing: on - in federated rounds this device sends its coefficients and their "
+            "squares, masked by secure aggregation (the server learns only the cohort's sums)"
+        )
+    else:
+        print("sharing: off - this device fits locally and sends nothing")
+    return 0
+
+
 def _add_status(commands: argparse._SubParsersAction) -> None:
     command = _command(commands, "status", "what is stored here: release, ratings, profile")
     command.set_defaults(handler=_status)
@@ -255,6 +291,11 @@ def _add_status(commands: argparse._SubParsersAction) -> None:
 def _status(args: argparse.Namespace) -> int:
     home = Home.at(args.home)
     print(f"home: {home.root}")
+    try:
+        sharing = "on" if sharing_enabled(home) else "off (tastevec-client share on)"
+    except HomeError as exc:
+        sharing = str(exc)
+    print(f"sharing: {sharing}")
     release_id = _print_release(home)
     if home.ratings.exists():
         with RatingsStore.open(home.ratings) as store:
@@ -320,3 +361,54 @@ def _forget(args: argparse.Namespace) -> int:
     for line in forget_home(home).lines():
         print(line)
     return 0
+
+
+def _add_suggest(commands: argparse._SubParsersAction) -> None:
+    command = _command(
+        commands, "suggest", "which of your photos to rate next: those that teach your model most"
+    )
+    command.add_argument("folders", nargs="+", type=Path, help="photo folders (or images)")
+    command.add_argument("-n", type=int, default=10, help="how many (default %(default)s)")
+    command.add_argument("--json", action="store_true", help='print [{"image"}, ...]')
+    command.set_defaults(handler=_suggest)
+
+
+def _suggest(args: argparse.Namespace) -> int:
+    from tastevec.client.photo_suggestions import suggest  # torch: only where a model runs
+    from tastevec.common.device import default_device
+
+    if args.n < 1:
+        raise RatingsError(f"-n must be at least 1, got {args.n}")
+    result = suggest(Home.at(args.home), args.folders, args.n, default_device())
+    if result.note is not None:
+        print(f"tastevec-client: {result.note}", file=sys.stderr)
+    for line in result.skipped:
+        print(f"tastevec-client: skipped {line}", file=sys.stderr)
+    if args.json:
+        print(json.dumps([{"image": str(p.path)} for p in result.chosen], indent=2))
+    else:
+        for photo in result.chosen:
+            print(photo.path)
+    if not result.chosen:
+        print(
+            f"tastevec-client: nothing to suggest: {result.unrated} unrated photos", file=sys.stderr
+        )
+    return 0
+
+
+def _add_ui(commands: argparse._SubParsersAction) -> None:
+    command = _command(commands, "ui", "your own page: rate photos in the browser, see them ranked")
+    command.add_argument(
+        "--photos", type=Path, action="append", default=[], help="a photo folder (repeatable)"
+    )
+    command.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: free)")
+    command.add_argument("--no-browser", action="store_true", help="only print the address")
+    command.set_defaults(handler=_ui)
+
+
+def _ui(args: argparse.Namespace) -> int:
+    from tastevec.client.ui.server import serve  # torch: only where a model runs
+
+    if not 0 <= args.port <= 65535:
+        raise PageError(f"--port must be 0-65535, got {args.port}")
+    return serve(Home.at(args.home), args.photos, args.port, open_browser=not args.no_browser)

@@ -6,11 +6,11 @@
    more ratings only runs the new images.
 2. The centre is the paper's initialisation, softmax(10 * zero-shot SROCC), from the cached
    own scores; with a population prior, a blend of it and the prior's mean that leans on
-   the prior when the person has rated few images (`PRIOR_RATINGS`).
+   the prior when the person has rated few images (`FitConfig.prior_ratings`).
 3. On the linearised model the pairwise rank loss plus a pull toward the centre is convex:
    L-BFGS solves it in milliseconds, and a trust region keeps every coefficient within
-   `TRUST_RADIUS` of the centre, where the first-order model holds. From 50 ratings on
-   (`linear_rank_fit.STEP_FROM_RATINGS`), cross-validation on the person's ratings chooses
+   `FitConfig.trust_radius` of the centre, where the first-order model holds. From
+   `FitConfig.step_from_ratings` ratings on, cross-validation on the person's ratings chooses
    the pull's strength, or the centre itself; with fewer, stepping away from the paper's
    initialisation mostly fits noise, so the centre is the fit.
 """
@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from tastevec.client import linear_rank_fit
+from tastevec.client.fit_config import DEFAULT_FIT_CONFIG, FitConfig
 from tastevec.client.image_cache import ImageCache, ImageValues
 from tastevec.client.linearisation import expansion_digest, group_jacobian, linearise
 from tastevec.client.rated_images import RatedImages
@@ -38,15 +39,6 @@ from tastevec.common.errors import FitError
 from tastevec.common.score_model import ScoreModel
 from tastevec.common.task_vector import TaskVector
 
-TRUST_RADIUS = 0.3
-# With a population prior the centre blends the paper's initialisation from the person's n
-# ratings with the prior's mean: n / (n + PRIOR_RATINGS) of the first. Chosen on training
-# people only (leave-one-out prior means, block layout; the benchmark's "How much the prior
-# counts" table): at 5 ratings 10 beat the mean alone and no prior (+0.019), at 10 and 20 it
-# stayed within 0.005 of no prior, where the mean alone lost 0.03-0.05. The mean alone had
-# ignored the person's ratings below STEP_FROM_RATINGS.
-PRIOR_RATINGS = 10
-
 
 @dataclass(frozen=True, slots=True)
 class FastSolution:
@@ -58,11 +50,13 @@ class FastSolution:
 
 
 @dataclass(frozen=True, slots=True)
-class FastFit:
-    solution: FastSolution
-    images_run: int
-    ratings: tuple[Rating, ...]
+class RatedValues:
+    """The fast fit's values of each readable rated image, from the cache or computed now."""
+
+    values: tuple[ImageValues, ...]
+    ratings: tuple[Rating, ...]  # the readable ratings, in `values`' order
     skipped: tuple[str, ...]
+    images_run: int
     seconds: float
 
 
@@ -76,19 +70,17 @@ def image_values(
     return [ImageValues(float(s), o, j) for s, o, j in zip(scores, singles, jacobians, strict=True)]
 
 
-def fit_fast(
+def rated_values(
     base: ScoreModel,
     vectors: Sequence[TaskVector],
     ratings: Sequence[Rating],
-    targets: dict[str, float],
     *,
     layout: CoefficientLayout,
     cache: ImageCache,
     release_id: str,
     load_images: Callable[[Sequence[Rating]], RatedImages],
-    prior: CoefficientPrior | None = None,
-) -> FastFit:
-    """Fit `layout` coefficients to `targets` (image sha256 -> score) of `ratings`."""
+) -> RatedValues:
+    """Each rated image's values: the cached ones, and the missing ones computed (and cached)."""
     started = time.perf_counter()
     k = len(vectors)
     names = composed_tensor_names(base.state_dict(), vectors)
@@ -108,17 +100,11 @@ def fit_fast(
             values.update(new)
     used = tuple(r for r in ratings if r.image_sha256 in values)
     check_ratings(used, layout, what="readable rated images")
-    solution = fit_values(
-        [values[r.image_sha256] for r in used],
-        np.array([targets[r.image_sha256] for r in used], np.float64),
-        CoefficientPlan.for_tensors(layout, names),
-        prior=prior,
-    )
-    return FastFit(
-        solution=solution,
-        images_run=len(missing),
+    return RatedValues(
+        values=tuple(values[r.image_sha256] for r in used),
         ratings=used,
         skipped=skipped,
+        images_run=len(missing),
         seconds=time.perf_counter() - started,
     )
 
@@ -129,10 +115,10 @@ def fit_values(
     plan: CoefficientPlan,
     *,
     prior: CoefficientPrior | None = None,
-    step_from: int = linear_rank_fit.STEP_FROM_RATINGS,
+    config: FitConfig = DEFAULT_FIT_CONFIG,
 ) -> FastSolution:
-    """The fit itself, from each rated image's cached values and its target score;
-    `step_from`: see `linear_rank_fit.fit`."""
+    """The coefficient fit itself, from each rated image's cached values and its target score
+    (the whole device pipeline, with the correction, is personal_fit.fit_personal_model)."""
     k = rows[0].single_scores.shape[0]
     jacobian = np.stack([row.jacobian for row in rows])
     features = group_jacobian(jacobian, plan).reshape(len(rows), -1).astype(np.float64)
@@ -153,15 +139,15 @@ def fit_values(
     def penalty_for(subset: np.ndarray) -> linear_rank_fit.Penalty:
         centre = own_start(own[subset], targets[subset], plan.num_groups)
         if prior_mean is not None:
-            centre = prior_blend(centre, prior_mean, len(subset))
-        return linear_rank_fit.Penalty(centre, scale, TRUST_RADIUS)
+            centre = prior_blend(centre, prior_mean, len(subset), config.prior_ratings)
+        return linear_rank_fit.Penalty(centre, scale, config.trust_radius)
 
     problem = linear_rank_fit.LinearProblem(
         np.array([row.score for row in rows], np.float64),
         features,
         np.full(features.shape[1], 1.0 / k),
     )
-    fit = linear_rank_fit.fit(problem, targets, penalty_for, step_from=step_from)
+    fit = linear_rank_fit.fit(problem, targets, penalty_for, step_from=config.step_from_ratings)
     return FastSolution(
         coefficients=torch.tensor(
             fit.coefficients.reshape(plan.num_groups, k), dtype=torch.float32
@@ -181,7 +167,7 @@ def own_start(own: np.ndarray, targets: np.ndarray, groups: int) -> np.ndarray:
 
 
 def prior_blend(
-    own_start: np.ndarray, prior_mean: np.ndarray, ratings: int, worth: float = PRIOR_RATINGS
+    own_start: np.ndarray, prior_mean: np.ndarray, ratings: int, worth: float
 ) -> np.ndarray:
     """The centre with a prior: the prior's mean counts as `worth` ratings against the start
     from the person's own `ratings` (0: the prior is ignored; inf: the prior's mean alone)."""

@@ -1,16 +1,16 @@
 """A personal correction on top of the merged model, once a person has rated enough images.
 
 The coefficients can only move the model within the span of the task vectors. From
-`CORRECT_FROM_RATINGS` ratings on, the fit adds a ridge regression of the person's ratings on
-the merged model's own score and its pooled features (the ones its score head reads), so the
-personal score becomes
+`FitConfig.correct_from_ratings` ratings on, the fit adds a ridge regression of the person's
+ratings on the merged model's own score and its pooled features (the ones its score head
+reads), so the personal score becomes
 
     score(x) + features(x) . weights + bias
 
 A linear term on features the model computes anyway: scoring costs what it did. The score's
-column is scaled by `SCORE_WEIGHT` after standardising, so the penalty barely touches it and
-a strong penalty falls back to the merged model's ranking. The penalty is chosen by exact
-leave-one-out error on the person's own ratings.
+column is scaled by `FitConfig.score_weight` after standardising, so the penalty barely
+touches it and a strong penalty falls back to the merged model's ranking. The penalty is
+chosen by exact leave-one-out error on the person's own ratings.
 """
 
 from __future__ import annotations
@@ -22,16 +22,11 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
-from tastevec.client.linear_rank_fit import STEP_FROM_RATINGS
+from tastevec.client.fit_config import DEFAULT_FIT_CONFIG
 from tastevec.common.score_model import ScoreModel
 
 FloatArray = npt.NDArray[np.float64]
 
-CORRECT_FROM_RATINGS = STEP_FROM_RATINGS
-# On the photo world's training people (never its test people), weights 10 to 100 are within
-# 0.004 SROCC of each other at 50 and 100 ratings; 1 and 3 lose 0.016-0.020 at 50 and
-# 0.007-0.008 at 100: the benchmark's "How much the score counts in the correction" table.
-SCORE_WEIGHT = 10.0
 ALPHAS = tuple(float(a) for a in np.logspace(-2, 6, 17))
 
 
@@ -50,8 +45,8 @@ def fit_correction(
     features: FloatArray,
     targets: FloatArray,
     *,
-    from_ratings: int = CORRECT_FROM_RATINGS,
-    score_weight: float = SCORE_WEIGHT,
+    from_ratings: int = DEFAULT_FIT_CONFIG.correct_from_ratings,
+    score_weight: float = DEFAULT_FIT_CONFIG.score_weight,
 ) -> FeatureCorrection | None:
     """`scores` [n] and `features` [n, F] of the merged model on the rated images, `targets`
     [n] the ratings. None: too few ratings, or the ratings do not rank with the score."""

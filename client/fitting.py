@@ -7,9 +7,7 @@ of feature_correction.py) and `reference` (the paper's; see reference_fit.py). L
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -17,17 +15,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from tastevec.client.fast_fit import fit_fast
-from tastevec.client.feature_correction import (
-    CORRECT_FROM_RATINGS,
-    FeatureCorrection,
-    fit_correction,
-    scores_and_features,
-)
+from tastevec.client.fast_fit import rated_values
+from tastevec.client.feature_correction import FeatureCorrection, scores_and_features
+from tastevec.client.fit_config import DEFAULT_FIT_CONFIG, FitConfig
 from tastevec.client.fit_options import REFERENCE_STEPS, FitMode
 from tastevec.client.home import Home
 from tastevec.client.image_cache import ImageCache
-from tastevec.client.personal_model import merged_model
+from tastevec.client.personal_fit import fit_personal_model, merger
 from tastevec.client.personal_profile import Profile, save_profile
 from tastevec.client.rated_images import load_rated_images
 from tastevec.client.rating_requirements import check_ratings
@@ -35,7 +29,7 @@ from tastevec.client.ratings_store import Rating, RatingsStore
 from tastevec.client.reference_fit import fit_reference
 from tastevec.client.release_cache import load_current_release
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
-from tastevec.common.composition import composed_tensor_names
+from tastevec.common.composition import ComposedModel, composed_tensor_names
 from tastevec.common.device import default_device
 from tastevec.common.release_manifest import utc_now_iso
 from tastevec.common.release_model import (
@@ -61,8 +55,10 @@ def fit_profile(
     *,
     steps: int = REFERENCE_STEPS,
     use_prior: bool = True,
+    config: FitConfig = DEFAULT_FIT_CONFIG,
 ) -> FitOutcome:
-    """Fit the current release's coefficients to the stored ratings; `steps`: reference only."""
+    """Fit the current release's coefficients to the stored ratings; `steps`: reference only;
+    `config`: the fast fit's (fit_config.py), recorded in the profile."""
     release = load_current_release(home)
     with RatingsStore.open(home.ratings) as store:
         ratings = store.ratings()
@@ -76,42 +72,57 @@ def fit_profile(
     prior = None
     if use_prior:
         prior = load_release_prior(release.root, release.manifest, layout.value)
+    names = composed_tensor_names(base.state_dict(), vectors)
+    groups = CoefficientPlan.for_tensors(layout, names).groups
     summary: dict[str, object]
+    correction: FeatureCorrection | None = None
     if mode is FitMode.FAST:
         with ImageCache.open(home.image_cache) as cache:
-            fast = fit_fast(
+            rated = rated_values(
                 base,
                 vectors,
                 ratings,
-                targets,
                 layout=layout,
                 cache=cache,
                 release_id=release.manifest.release_id,
                 load_images=lambda chosen: load_rated_images(chosen, transform),
-                prior=prior,
             )
-        solution = fast.solution
-        coefficients, groups = solution.coefficients, solution.groups
-        used, skipped = fast.ratings, fast.skipped
+        y = np.array([targets[r.image_sha256] for r in rated.ratings], np.float64)
+        streamed = StreamedImages(rated.ratings, transform)
+        personal = fit_personal_model(
+            rated.values,
+            y,
+            CoefficientPlan.for_tensors(layout, names),
+            prior,
+            config,
+            merge=merger(ComposedModel(base, vectors, layout)),
+            images=streamed,
+        )
+        solution, correction = personal.solution, personal.correction
+        coefficients = solution.coefficients
+        used = rated.ratings
+        skipped = (*rated.skipped, *(s for s in streamed.skipped if s not in rated.skipped))
         summary = {
-            "seconds": round(fast.seconds, 3),
+            "seconds": round(rated.seconds + personal.seconds + personal.correction_seconds, 3),
             # None: the starting point was kept (the paper's or the prior's): fewer than
-            # linear_rank_fit.STEP_FROM_RATINGS ratings, or cross-validation preferred it
+            # config.step_from_ratings ratings, or cross-validation preferred it
             "alpha": solution.alpha if math.isfinite(solution.alpha) else None,
             "cv_srocc": round(solution.cv_srocc, 4),
-            "images_run": fast.images_run,
+            "images_run": rated.images_run,
             "zero_shot_srocc": [round(v, 4) for v in solution.zero_shot_srocc],
         }
+        if personal.merged is not None:
+            summary["correction_seconds"] = round(personal.correction_seconds, 3)
+            # None: no correction (it did not rank the ratings with the merged score)
+            summary["correction_alpha"] = None if correction is None else correction.alpha
     else:
-        rated = load_rated_images(ratings, transform)
-        check_ratings(list(rated.ratings), layout, what="readable rated images")
-        y = torch.tensor([targets[r.image_sha256] for r in rated.ratings])
+        images = load_rated_images(ratings, transform)
+        check_ratings(list(images.ratings), layout, what="readable rated images")
+        y_ref = torch.tensor([targets[r.image_sha256] for r in images.ratings])
         reference = fit_reference(
-            base, vectors, rated.images, y, layout=layout, steps=steps, prior=prior
+            base, vectors, images.images, y_ref, layout=layout, steps=steps, prior=prior
         )
-        names = composed_tensor_names(base.state_dict(), vectors)
-        groups = CoefficientPlan.for_tensors(layout, names).groups
-        coefficients, used, skipped = reference.coefficients, rated.ratings, rated.skipped
+        coefficients, used, skipped = reference.coefficients, images.ratings, images.skipped
         summary = {
             "seconds": round(reference.seconds, 3),
             "steps": reference.steps,
@@ -130,53 +141,40 @@ def fit_profile(
         fitted_at=utc_now_iso(),
         ratings=len(used),
         summary=summary,
+        correction=None if correction is None else tuple(correction.weights.tolist()),
+        correction_bias=0.0 if correction is None else correction.bias,
+        fit_config=config.to_dict() if mode is FitMode.FAST else {},
     )
-    if mode is FitMode.FAST and len(used) >= CORRECT_FROM_RATINGS:
-        started = time.perf_counter()
-        merged = merged_model(base, vectors, profile)
-        correction, unreadable = _fit_correction(merged, used, targets, transform)
-        skipped = (*skipped, *(line for line in unreadable if line not in skipped))
-        seconds = time.perf_counter() - started
-        profile = dataclasses.replace(
-            profile,
-            summary={
-                **summary,
-                "seconds": round(fast.seconds + seconds, 3),
-                "correction_seconds": round(seconds, 3),
-                # None: no correction (it did not rank the ratings with the merged score)
-                "correction_alpha": None if correction is None else correction.alpha,
-            },
-            correction=None if correction is None else tuple(correction.weights.tolist()),
-            correction_bias=0.0 if correction is None else correction.bias,
-        )
     save_profile(home.profiles, profile)
     return FitOutcome(profile, skipped)
 
 
-def _fit_correction(
-    merged: ScoreModel,
-    ratings: Sequence[Rating],
-    targets: dict[str, float],
-    transform: Callable[[Image.Image], torch.Tensor],
-) -> tuple[FeatureCorrection | None, tuple[str, ...]]:
-    """The correction from the rated images the merged model can still read, streamed."""
-    device = next(merged.parameters()).device
-    scores: list[np.ndarray] = []
-    features: list[np.ndarray] = []
-    kept: list[Rating] = []
-    skipped: list[str] = []
-    for start in range(0, len(ratings), IMAGES_PER_PASS):
-        rated = load_rated_images(ratings[start : start + IMAGES_PER_PASS], transform)
-        skipped += rated.skipped
-        if rated.ratings:
-            batch_scores, batch_features = scores_and_features(merged, rated.images.to(device))
-            scores.append(batch_scores)
-            features.append(batch_features)
-            kept += rated.ratings
-    if not kept:
-        return None, tuple(skipped)
-    y = np.array([targets[r.image_sha256] for r in kept], np.float64)
-    correction = fit_correction(
-        np.concatenate(scores), np.concatenate(features), y, from_ratings=CORRECT_FROM_RATINGS
-    )
-    return correction, tuple(skipped)
+class StreamedImages:
+    """The rated images read again from the person's files, `IMAGES_PER_PASS` at a time, for
+    the correction (see personal_fit.SupportImages); unreadable ones are noted in `skipped`."""
+
+    def __init__(
+        self, ratings: Sequence[Rating], transform: Callable[[Image.Image], torch.Tensor]
+    ) -> None:
+        self.ratings = ratings
+        self.transform = transform
+        self.skipped: list[str] = []
+
+    def scores_and_features(self, model: ScoreModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        device = next(model.parameters()).device
+        position = {r.image_sha256: i for i, r in enumerate(self.ratings)}
+        scores: list[np.ndarray] = []
+        features: list[np.ndarray] = []
+        read: list[int] = []
+        for start in range(0, len(self.ratings), IMAGES_PER_PASS):
+            chunk = self.ratings[start : start + IMAGES_PER_PASS]
+            rated = load_rated_images(chunk, self.transform)
+            self.skipped += rated.skipped
+            if rated.ratings:
+                batch_scores, batch_features = scores_and_features(model, rated.images.to(device))
+                scores.append(batch_scores)
+                features.append(batch_features)
+                read += [position[r.image_sha256] for r in rated.ratings]
+        if not read:
+            return np.zeros(0), np.zeros((0, 0)), np.zeros(0, np.intp)
+        return np.concatenate(scores), np.concatenate(features), np.array(read, np.intp)

@@ -6,8 +6,8 @@ and the fit minimises the pairwise rank loss over every pair of rated images wit
 scores, plus a penalty (alpha / 2) * sum_p precision_p (lambda_p - centre_p)^2 that pulls
 toward a centre: the population prior's mean (precision = 1 / its variance), or without a
 prior the paper's initialisation. The problem is convex, so L-BFGS finds its optimum in
-milliseconds. From `STEP_FROM_RATINGS` ratings on, cross-validation on the person's own
-ratings chooses alpha, or no step at all; with fewer, the centre itself is the answer.
+milliseconds. From `FitConfig.step_from_ratings` ratings on, cross-validation on the
+person's own ratings chooses alpha, or no step at all; with fewer, the centre itself is the answer.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy.typing as npt
 from scipy.optimize import minimize
 from scipy.special import expit
 
+from tastevec.client.fit_config import DEFAULT_FIT_CONFIG
 from tastevec.common.metrics import srocc
 from tastevec.common.rank_loss import RANK_SCALE
 
@@ -27,12 +28,6 @@ FloatArray = npt.NDArray[np.float64]
 ALPHAS = tuple(float(a) for a in np.logspace(-4, 2, 13))
 FOLDS = 5
 MAX_ITERATIONS = 500
-# Below this many ratings the fit keeps the centre. Chosen on the photo world's training
-# people, never its test people (`tastevec-sim bench personalize`, "When to step"): there,
-# stepping from the centre where cross-validation prefers it lost SROCC at 5 and 10
-# ratings (-0.02), broke even at 20 and gained at 50 and 100 (+0.004, +0.024); at 10
-# ratings a cross-validated SROCC is too noisy to tell a real gain from a lucky fold.
-STEP_FROM_RATINGS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +126,7 @@ def fit(
     penalty_for: Callable[[npt.NDArray[np.intp]], Penalty],
     *,
     alphas: tuple[float, ...] = ALPHAS,
-    step_from: int = STEP_FROM_RATINGS,
+    step_from: int = DEFAULT_FIT_CONFIG.step_from_ratings,
     seed: int = 0,
 ) -> LinearFit:
     """Choose by k-fold cross-validation between the centre itself and a fit at each alpha,

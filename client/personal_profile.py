@@ -37,6 +37,7 @@ class Profile:
     summary: dict[str, Any] = field(default_factory=dict)
     correction: tuple[float, ...] | None = None  # weights on the merged model's features
     correction_bias: float = 0.0
+    fit_config: dict[str, Any] = field(default_factory=dict)  # client/fit_config.FitConfig's
 
     def __post_init__(self) -> None:
         if len(self.coefficients) != len(self.groups) or any(
@@ -106,6 +107,7 @@ def load_profile(folder: Path, release_id: str) -> Profile:
                 else tuple(float(v) for v in document["correction"])
             ),
             correction_bias=float(document.get("correction_bias", 0.0)),
+            fit_config=dict(document.get("fit_config", {})),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ProfileError(

@@ -441,6 +441,21 @@ class RatingsStore:
             ).fetchall()
         return [Rating(str(sha), float(score), str(path), str(at)) for sha, score, path, at in rows]
 
+    def rating(self, image_sha256: str) -> Rating | None:
+        """The stored rating of the image with this content digest, or None."""
+        with self._errors("read"):
+            row = self._db.execute(
+                "SELECT image_sha256, score, path, rated_at FROM ratings WHERE image_sha256 = ?",
+                (image_sha256,),
+            ).fetchone()
+        return None if row is None else Rating(str(row[0]), float(row[1]), str(row[2]), str(row[3]))
+
+    def remove(self, image_sha256: str) -> bool:
+        """Delete one image's rating (one transaction; for undo); False if none was stored."""
+        with self._errors("write"), self._transaction():
+            cursor = self._db.execute("DELETE FROM ratings WHERE image_sha256 = ?", (image_sha256,))
+        return cursor.rowcount > 0
+
     def count(self) -> int:
         with self._errors("read"):
             return int(self._db.execute("SELECT count(*) FROM ratings").fetchone()[0])

@@ -51,3 +51,7 @@ class FitError(TastevecError):
 
 class HomeError(TastevecError):
     """A person's tastevec home that cannot be used: a file, not creatable, nowhere to put it."""
+
+
+class PageError(TastevecError):
+    """A request the person's local page cannot serve: a folder or photo that is not theirs."""

@@ -18,7 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-from tastevec.client.feature_correction import CORRECT_FROM_RATINGS
 from tastevec.client.fit_options import FitMode
 from tastevec.client.fitting import fit_profile
 from tastevec.client.home import Home
@@ -30,7 +29,7 @@ from tastevec.client.release_cache import pull_from_dir
 from tastevec.common.coefficients import CoefficientLayout
 from tastevec.common.errors import TastevecError
 from tastevec.simulations.machine import describe_machine, machine_table
-from tastevec.simulations.personalize_people import TEST_GROUPS, load_people
+from tastevec.simulations.personalize_people import TEST_GROUPS, bench_fit_config, load_people
 
 RATINGS = (10, 100)
 SCORE_COUNTS = (1_000, 10_000)
@@ -151,7 +150,8 @@ def _report(
         f"Ratings of the photo world's test person `{person}` (simulated). Fits run "
         "`fit_profile`, the code of `tastevec-client fit`: load and check the release, read "
         "and decode the rated images that are not cached, compute their values, fit, from "
-        f"{CORRECT_FROM_RATINGS} ratings on read every rated image once more for the feature "
+        f"{bench_fit_config().correct_from_ratings} ratings on"
+        f" read every rated image once more for the feature "
         "correction, save the profile. Cold: an empty image cache; warm: a refit, every image's "
         "values cached.",
         "",

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from tastevec.client.feature_correction import CORRECT_FROM_RATINGS
 from tastevec.common.datasets.catalog import load_image_scores
 from tastevec.common.datasets.records import ScoredImage
 from tastevec.common.device import default_device
@@ -42,7 +41,12 @@ from tastevec.simulations.forge_personalization import (
 )
 from tastevec.simulations.machine import describe_machine, machine_table
 from tastevec.simulations.paired_bootstrap import srocc_gain_interval
-from tastevec.simulations.personalize_people import TEST_GROUPS, Person, load_people
+from tastevec.simulations.personalize_people import (
+    TEST_GROUPS,
+    Person,
+    bench_fit_config,
+    load_people,
+)
 from tastevec.simulations.world.build import FIGURES_FILE as CARD_FIGURES
 
 log = logging.getLogger(__name__)
@@ -346,7 +350,8 @@ def _personal_lines(
         f"{len(people)} held-out test people ({groups}), {settings.draws} random support "
         "draws at each number of shots, the same people and draws for every row. Each fits "
         f"the client's default model (fast, {LAYOUT.value} layout, with the feature "
-        f"correction from {CORRECT_FROM_RATINGS} ratings on, as the device fits) with that "
+        f"correction from {bench_fit_config().correct_from_ratings} ratings on"
+        f", as the device fits) with that "
         "set of six task vectors and scores their held-out ratings with the real merged "
         "model. "
         "Mean SROCC over the fits; the change is against scope `all` in float32, fit by fit, "

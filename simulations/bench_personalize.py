@@ -25,9 +25,12 @@ import numpy as np
 import torch
 
 from tastevec.client.fast_fit import fit_values
-from tastevec.client.feature_correction import CORRECT_FROM_RATINGS
 from tastevec.client.rating_requirements import MIN_RATINGS
-from tastevec.common.coefficient_prior import CoefficientPrior
+from tastevec.common.coefficient_prior import (
+    CoefficientPrior,
+    CoefficientSums,
+    population_prior,
+)
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
 from tastevec.common.composition import ComposedModel, composed_tensor_names
 from tastevec.common.metrics import plcc, srocc
@@ -50,6 +53,7 @@ from tastevec.simulations.personalize_people import (
     TEST_GROUPS,
     ImageTable,
     Person,
+    bench_fit_config,
     build_table,
     load_people,
     merged_with,
@@ -112,14 +116,14 @@ def prior_fits(people: Sequence[Person], table: ImageTable, plan: CoefficientPla
     for person in people:
         rows = table.rows(person)
         chosen = rng.permutation(len(rows))[:PRIOR_SHOTS]
-        solution = fit_values([table.values[i] for i in rows[chosen]], person.targets[chosen], plan)
+        solution = fit_values(
+            [table.values[i] for i in rows[chosen]],
+            person.targets[chosen],
+            plan,
+            config=bench_fit_config(),
+        )
         coefficients.append(solution.coefficients)
     return torch.stack(coefficients)
-
-
-def population_prior(fits: torch.Tensor, plan: CoefficientPlan) -> CoefficientPrior:
-    variance = fits.var(0).clamp_min(1e-4)
-    return CoefficientPrior(plan.layout, fits.mean(0), variance, len(fits))
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +157,9 @@ def _training_people(
     log.info("when to step: %s", steps)
     corrections = calibrate_score_weight(trainers, table, *shared, settings.seed + 4)
     log.info("how much the score counts in the correction: %s", corrections)
-    return TrainingPeople(population_prior(fits, plans[block]), steps, worths, corrections)
+    return TrainingPeople(
+        population_prior(CoefficientSums.of(block, fits)), steps, worths, corrections
+    )
 
 
 def run_personalize_benchmark(
@@ -258,16 +264,13 @@ def _run_methods(
     for method, plan, prior in fits:
         if len(support) < MIN_RATINGS[plan.layout]:
             continue
-        start = time.perf_counter()
-        solution = fit_values(support_values, y_support, plan, prior=prior)
-        seconds = time.perf_counter() - start
         composed = context.composed[plan.layout]
         scored = personal_scores(
-            composed, solution.coefficients, support_pixels, y_support, held_pixels
+            composed, support_values, y_support, plan, support_pixels, held_pixels, prior
         )
-        add(method, scored.held, seconds + scored.correction_seconds)
-        if method == "fast, block" and len(support) >= CORRECT_FROM_RATINGS:
-            add(COEFFICIENTS_ONLY, scored.coefficients_only, seconds)
+        add(method, scored.held, scored.seconds + scored.correction_seconds)
+        if method == "fast, block" and len(support) >= bench_fit_config().correct_from_ratings:
+            add(COEFFICIENTS_ONLY, scored.coefficients_only, scored.seconds)
     base_features = np.stack([table.base_features[i] for i in rows])
     start = time.perf_counter()
     pred = ridge_predictions(base_features[support], y_support, base_features[held])
@@ -354,7 +357,8 @@ def _report(
         f"{settings.draws} random support draws at each number of shots; every method sees "
         "only the support ratings and is scored on the person's remaining images. Fast fits "
         "are scored as the device scores: the real merged model, from "
-        f"{CORRECT_FROM_RATINGS} ratings on with the feature correction "
+        f"{bench_fit_config().correct_from_ratings} ratings on"
+        f" with the feature correction "
         "(`client/feature_correction.py`); the block layout also without it "
         f"(`{COEFFICIENTS_ONLY}`). Fit times include the correction. Means over people and "
         "draws; ± is the standard deviation over draws of the mean over people.",
@@ -422,7 +426,8 @@ def _reference_lines(reference: list[ReferenceRow], settings: Settings) -> list[
         f"{settings.reference.image_size} px (reduced from the release's size so that the "
         f"reference's {settings.reference.steps} training steps fit on this CPU), cold: the "
         "fast fit's time includes computing every support image's values and, from "
-        f"{CORRECT_FROM_RATINGS} ratings on, the feature correction. The reference is the "
+        f"{bench_fit_config().correct_from_ratings} ratings on"
+        f", the feature correction. The reference is the "
         "paper's fit: coefficients only. At the release's own size: `tastevec-sim bench "
         "reference` (`reference-bench.md`).",
         "",

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import torch
 
-from tastevec.client.feature_correction import CORRECT_FROM_RATINGS
 from tastevec.common.release import verify_release
 from tastevec.common.release_model import load_release_model, load_release_task_vectors
 from tastevec.common.signing import load_public_key
 from tastevec.simulations.machine import describe_machine, machine_table
-from tastevec.simulations.personalize_people import TEST_GROUPS, load_people
+from tastevec.simulations.personalize_people import TEST_GROUPS, bench_fit_config, load_people
 from tastevec.simulations.reference_comparison import (
     ReferenceRow,
     ReferenceSettings,
@@ -63,7 +62,8 @@ def _report(
         "from each test group, one support draw per number of shots (the personalization "
         f"benchmark's comparison uses the same people and supports); both modes at {size} px "
         f"({at}). Cold: the fast fit's time includes computing every support image's values "
-        f"and, from {CORRECT_FROM_RATINGS} ratings on, the feature correction; `coefficients "
+        f"and, from {bench_fit_config().correct_from_ratings} ratings on"
+        f", the feature correction; `coefficients "
         "only` is the same fit scored without it. The reference is the paper's fit: "
         f"per-tensor coefficients, pairwise rank loss, AdamW, {settings.steps} steps of 32. "
         "Each fit is scored (SROCC) on the person's remaining images with the real merged "

@@ -4,9 +4,9 @@ training people only.
 The correction (`client/feature_correction.py`) regresses the person's ratings on the merged
 model's standardised score, scaled by a weight, and its standardised features; the larger the
 weight, the less the ridge penalty touches the score. For each training person, number of
-ratings from `CORRECT_FROM_RATINGS` on and support draw, this fits the block layout's fast
+ratings from `FitConfig.correct_from_ratings` on and support draw, this fits the block layout's fast
 fit, then scores the person's other images with the real merged model: without a
-correction, and with one at each weight. `feature_correction.SCORE_WEIGHT` was chosen from this
+correction, and with one at each weight. `FitConfig.score_weight` was chosen from this
 table; the test people never inform it.
 """
 
@@ -20,18 +20,14 @@ import numpy as np
 import torch
 
 from tastevec.client.fast_fit import fit_values
-from tastevec.client.feature_correction import (
-    CORRECT_FROM_RATINGS,
-    SCORE_WEIGHT,
-    fit_correction,
-    scores_and_features,
-)
+from tastevec.client.feature_correction import fit_correction, scores_and_features
 from tastevec.common.coefficients import CoefficientPlan
 from tastevec.common.composition import ComposedModel
 from tastevec.common.metrics import srocc
 from tastevec.simulations.personalize_people import (
     ImageTable,
     Person,
+    bench_fit_config,
     merged_with,
     safe_metric,
     support_draws,
@@ -60,10 +56,11 @@ def calibrate_score_weight(
     rng = np.random.default_rng(seed)
     plain: dict[int, list[float]] = {}
     found: dict[int, dict[float, list[float]]] = {}
-    corrected = [count for count in shots if count >= CORRECT_FROM_RATINGS]
+    config = bench_fit_config()
+    corrected = [count for count in shots if count >= config.correct_from_ratings]
     for draw in support_draws(people, table, corrected, draws, rng):
         y, truth = draw.targets, draw.truth
-        solution = fit_values([table.values[i] for i in draw.support], y, plan)
+        solution = fit_values([table.values[i] for i in draw.support], y, plan, config=config)
         merged = merged_with(composed, solution.coefficients)
         pixels = [
             torch.stack([table.pixels[i] for i in part]) for part in (draw.support, draw.held)
@@ -73,7 +70,7 @@ def calibrate_score_weight(
         plain.setdefault(draw.count, []).append(safe_metric(srocc, held_scores, truth))
         for weight in WEIGHTS:
             correction = fit_correction(
-                scores, features, y, from_ratings=CORRECT_FROM_RATINGS, score_weight=weight
+                scores, features, y, from_ratings=config.correct_from_ratings, score_weight=weight
             )
             pred = (
                 held_scores if correction is None else correction.apply(held_scores, held_features)
@@ -100,7 +97,7 @@ def correction_lines(rows: Sequence[CorrectionRow], people: int) -> list[str]:
         f"{people} training people of the personal databases (none of them a test person), "
         "block-layout fast fits, scored on each person's other images with the real merged "
         "model: without the feature correction, and with it at each weight of the merged "
-        f"model's score. The fit uses `SCORE_WEIGHT` = {SCORE_WEIGHT:g}.",
+        f"model's score. The fit uses `score_weight` = {bench_fit_config().score_weight:g}.",
         "",
         "| ratings | fits | no correction | " + " | ".join(f"weight {w:g}" for w in WEIGHTS) + " |",
         "|---|---|---|" + "---|" * len(WEIGHTS),

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from tastevec.client.fast_fit import fit_values
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
 from tastevec.common.composition import ComposedModel, composed_tensor_names
 from tastevec.common.metrics import srocc
@@ -61,12 +60,12 @@ def personalization_srocc(
                     continue
                 support, held = order[:shots], order[shots:]
                 values = [table.values[i] for i in rows[support]]
-                solution = fit_values(values, person.targets[support], plan)
                 scores = personal_scores(
                     composed,
-                    solution.coefficients,
-                    torch.stack([table.pixels[i] for i in rows[support]]),
+                    values,
                     person.targets[support],
+                    plan,
+                    torch.stack([table.pixels[i] for i in rows[support]]),
                     torch.stack([table.pixels[i] for i in rows[held]]),
                 )
                 found[shots].append(safe_metric(srocc, scores.held, person.targets[held]))

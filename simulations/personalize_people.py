@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tastevec.client.fast_fit import image_values
-from tastevec.client.feature_correction import (
-    CORRECT_FROM_RATINGS,
-    fit_correction,
-    scores_and_features,
-)
+from tastevec.client.fast_fit import FastSolution, image_values
+from tastevec.client.feature_correction import scores_and_features
+from tastevec.client.fit_config import FitConfig
 from tastevec.client.image_cache import ImageValues
+from tastevec.client.personal_fit import PixelImages, fit_personal_model, merger
+from tastevec.common.coefficient_prior import CoefficientPrior
+from tastevec.common.coefficients import CoefficientPlan
 from tastevec.common.composition import ComposedModel
 from tastevec.common.datasets.catalog import load_people_ratings
 from tastevec.common.images import iter_image_batches
@@ -31,6 +31,13 @@ from tastevec.simulations.world.build import WORLD_FILE
 # The held-out test people: FLICKR-AES-like and PARA-like raters on the training domain, and
 # REAL-CUR-like album owners on the held-out domain.
 TEST_GROUPS = (("flickr_aes", "test"), ("para", "test"), ("real_cur", "test"))
+# The device's fit config every benchmark fits with (`bench_fit_config()`); one place that a
+# test on the small world (30 ratings a person) replaces to let the correction start earlier.
+FIT_CONFIG = FitConfig()
+
+
+def bench_fit_config() -> FitConfig:
+    return FIT_CONFIG
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,41 +159,49 @@ def build_table(
 
 @dataclass(frozen=True, slots=True)
 class PersonalScores:
-    """A fast fit's scores on held-out images with the real merged model, as the device scores."""
+    """The device's fit (personal_fit.fit_personal_model) on a support, and its scores on
+    held-out images with the real merged model, as the device scores."""
 
+    solution: FastSolution
     held: np.ndarray  # with the feature correction, when the support gives one
     coefficients_only: np.ndarray  # the merged model alone
+    seconds: float  # the coefficients' fit
     correction_seconds: float  # the support's pass and the correction's fit
 
 
 def merged_with(composed: ComposedModel, coefficients: torch.Tensor) -> ScoreModel:
     """A plain score model with `coefficients` merged into the base."""
-    composed.set_coefficients(coefficients)
-    merged = composed.merge()
-    assert isinstance(merged, ScoreModel)
-    return merged
+    return merger(composed)(coefficients)
 
 
 @torch.no_grad()
 def personal_scores(
     composed: ComposedModel,
-    coefficients: torch.Tensor,
-    support_pixels: torch.Tensor,
+    values: Sequence[ImageValues],
     support_targets: np.ndarray,
+    plan: CoefficientPlan,
+    support_pixels: torch.Tensor,
     held_pixels: torch.Tensor,
+    prior: CoefficientPrior | None = None,
 ) -> PersonalScores:
-    merged = merged_with(composed, coefficients)
-    started = time.perf_counter()
-    correction = None
-    if len(support_targets) >= CORRECT_FROM_RATINGS:  # as the device: no pass below
-        scores, features = scores_and_features(merged, support_pixels)
-        correction = fit_correction(
-            scores, features, support_targets, from_ratings=CORRECT_FROM_RATINGS
-        )
-    seconds = time.perf_counter() - started
+    """Fit the support as the device does, under `bench_fit_config()`, and score `held_pixels`."""
+    personal = fit_personal_model(
+        values,
+        support_targets,
+        plan,
+        prior,
+        bench_fit_config(),
+        merge=merger(composed),
+        images=PixelImages(support_pixels),
+    )
+    merged = personal.merged or merged_with(composed, personal.solution.coefficients)
     held, held_features = scores_and_features(merged, held_pixels)
-    corrected = held if correction is None else correction.apply(held, held_features)
-    return PersonalScores(corrected, held, seconds)
+    corrected = (
+        held if personal.correction is None else personal.correction.apply(held, held_features)
+    )
+    return PersonalScores(
+        personal.solution, corrected, held, personal.seconds, personal.correction_seconds
+    )
 
 
 @torch.no_grad()

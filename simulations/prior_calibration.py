@@ -2,11 +2,11 @@
 training people only.
 
 With a prior, the fast fit's centre blends the paper's initialisation from the person's n
-ratings with the prior's mean, which counts as `fast_fit.PRIOR_RATINGS` ratings; below
-`STEP_FROM_RATINGS` that centre is the fit. For each training person, number of ratings and
-support draw, this scores the centre for several worths of the prior on the person's other
-images with the real merged model. Each person's prior is the mean of the *other* training
-people's fits, so nobody is scored against a prior they are part of.
+ratings with the prior's mean, which counts as `FitConfig.prior_ratings` ratings; below
+`FitConfig.step_from_ratings` that centre is the fit. For each training person, number of
+ratings and support draw, this scores the centre for several worths of the prior on the
+person's other images with the real merged model. Each person's prior is the mean of the
+*other* training people's fits, so nobody is scored against a prior they are part of.
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from tastevec.client.fast_fit import PRIOR_RATINGS, own_start, prior_blend
-from tastevec.client.linear_rank_fit import STEP_FROM_RATINGS
+from tastevec.client.fast_fit import own_start, prior_blend
 from tastevec.common.coefficients import CoefficientPlan
 from tastevec.common.composition import ComposedModel
 from tastevec.common.metrics import srocc
 from tastevec.simulations.personalize_people import (
     ImageTable,
     Person,
+    bench_fit_config,
     real_scores,
     safe_metric,
     support_draws,
@@ -55,7 +55,8 @@ def calibrate_prior_worth(
     """`fits[i]`: person i's coefficients [groups, K], the ones the prior is made of."""
     rng = np.random.default_rng(seed)
     found: dict[int, dict[float, list[float]]] = {}
-    unstepped = [count for count in shots if count < STEP_FROM_RATINGS]
+    step_from = bench_fit_config().step_from_ratings
+    unstepped = [count for count in shots if count < step_from]
     for draw in support_draws(people, table, unstepped, draws, rng):
         others = torch.cat([fits[: draw.index], fits[draw.index + 1 :]])
         prior_mean = others.mean(0).reshape(-1).double().numpy()
@@ -87,7 +88,8 @@ def prior_lines(rows: Sequence[PriorRow], people: int) -> list[str]:
         "block layout, too few ratings to step: the fit is its centre, n / (n + worth) of the "
         "paper's initialisation from the person's n ratings plus the rest of the prior's mean, "
         "the prior made of the other training people's fits. Scored on each person's other "
-        f"images with the real merged model. The fit uses `PRIOR_RATINGS` = {PRIOR_RATINGS}.",
+        "images with the real merged model. The fit uses `prior_ratings` = "
+        f"{bench_fit_config().prior_ratings:g}.",
         "",
         "| ratings | fits | " + " | ".join(names) + " |",
         "|---|---|" + "---|" * len(WORTHS),

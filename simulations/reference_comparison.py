@@ -2,7 +2,8 @@
 
 A subset of the test people (taken in turn from each group), one support draw per number of
 shots, both modes at one image size, cold: the fast fit's time includes computing every
-support image's values and, from `CORRECT_FROM_RATINGS` ratings on, the feature correction.
+support image's values and, from `FitConfig.correct_from_ratings` ratings on, the feature
+correction.
 The reference is the paper's fit (coefficients only); so that the comparison shows what each
 part of the fast fit gives, the fast fit is also scored without its correction.
 """
@@ -19,8 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from tastevec.client.fast_fit import fit_values, image_values
-from tastevec.client.feature_correction import CORRECT_FROM_RATINGS
+from tastevec.client.fast_fit import image_values
 from tastevec.client.reference_fit import fit_reference
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
 from tastevec.common.composition import ComposedModel, composed_tensor_names
@@ -29,6 +29,7 @@ from tastevec.common.score_model import ScoreModel
 from tastevec.common.task_vector import TaskVector
 from tastevec.simulations.personalize_people import (
     Person,
+    bench_fit_config,
     build_table,
     personal_scores,
     real_scores,
@@ -96,15 +97,15 @@ def compare_with_reference(
         for layout in FAST_LAYOUTS:
             start = time.perf_counter()
             values = image_values(base, vectors, support_pixels)  # a cold cache
-            solution = fit_values(values, y, plans[layout])
-            fitted = time.perf_counter() - start
+            valued = time.perf_counter() - start
             scored = personal_scores(
-                composed[layout], solution.coefficients, support_pixels, y, held_pixels
+                composed[layout], values, y, plans[layout], support_pixels, held_pixels
             )
+            fitted = valued + scored.seconds
             method = f"fast, {layout.value}"
             seconds[method] = fitted + scored.correction_seconds
             scores[method] = safe_metric(srocc, scored.held, truth)
-            if draw.count >= CORRECT_FROM_RATINGS:
+            if draw.count >= bench_fit_config().correct_from_ratings:
                 seconds[f"{method}, coefficients only"] = fitted
                 scores[f"{method}, coefficients only"] = safe_metric(
                     srocc, scored.coefficients_only, truth

@@ -4,12 +4,13 @@ The fast fit's cross-validation may prefer a step from the centre (the paper's i
 to the centre itself; with few ratings that preference is mostly noise. For each training
 person, number of ratings and support draw, this scores both answers on the person's other
 images with the real merged model: the centre, and whatever cross-validation chooses when it
-is allowed to step. `linear_rank_fit.STEP_FROM_RATINGS` was chosen from this table (stepping
+is allowed to step. `FitConfig.step_from_ratings` was chosen from this table (stepping
 lost below 20 ratings, broke even at 20, gained from 50); the test people never inform it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,13 +19,13 @@ import numpy as np
 import torch
 
 from tastevec.client.fast_fit import fit_values
-from tastevec.client.linear_rank_fit import STEP_FROM_RATINGS
 from tastevec.common.coefficients import CoefficientPlan
 from tastevec.common.composition import ComposedModel
 from tastevec.common.metrics import srocc
 from tastevec.simulations.personalize_people import (
     ImageTable,
     Person,
+    bench_fit_config,
     real_scores,
     safe_metric,
     support_draws,
@@ -56,8 +57,10 @@ def calibrate_steps(
     for draw in support_draws(people, table, shots, draws, rng):
         values = [table.values[i] for i in draw.support]
         pixels = torch.stack([table.pixels[i] for i in draw.held])
-        centre = fit_values(values, draw.targets, plan, step_from=NEVER).coefficients
-        chosen = fit_values(values, draw.targets, plan, step_from=0).coefficients
+        never = dataclasses.replace(bench_fit_config(), step_from_ratings=NEVER)
+        always = dataclasses.replace(bench_fit_config(), step_from_ratings=0)
+        centre = fit_values(values, draw.targets, plan, config=never).coefficients
+        chosen = fit_values(values, draw.targets, plan, config=always).coefficients
         kept = safe_metric(srocc, real_scores(composed, centre, pixels), draw.truth)
         stepped = not torch.equal(centre, chosen)
         moved = (
@@ -88,7 +91,7 @@ def step_lines(rows: Sequence[StepRow], people: int, layout: str) -> list[str]:
         f"fast {layout} fits without a prior, scored on each person's other images with the "
         "real merged model: keeping the centre (the paper's initialisation) against the "
         "choice of cross-validation when it may step away from it. The fit steps only from "
-        f"`STEP_FROM_RATINGS` = {STEP_FROM_RATINGS} ratings on.",
+        f"`step_from_ratings` = {bench_fit_config().step_from_ratings} ratings on.",
         "",
         "| ratings | fits | keep the centre | cross-validation's choice | gain | stepped |",
         "|---|---|---|---|---|---|",

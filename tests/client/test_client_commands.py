@@ -14,11 +14,14 @@ import torch
 from tastevec.client import fitting
 from tastevec.client.cli import main
 from tastevec.client.feature_correction import ALPHAS, CorrectedHead
+from tastevec.client.fit_config import FitConfig
+from tastevec.client.fit_options import FitMode
 from tastevec.client.home import Home
 from tastevec.client.personal_model import personal_model
 from tastevec.client.personal_profile import load_profile, save_profile
 from tastevec.client.release_cache import load_current_release
 from tastevec.client.scoring_model import default_profile
+from tastevec.common.coefficients import CoefficientLayout
 from tastevec.common.images import load_image
 from tastevec.common.release_model import load_release_model, load_release_task_vectors
 
@@ -73,14 +76,16 @@ def test_from_enough_ratings_the_fit_adds_a_correction_that_scoring_uses(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(fitting, "CORRECT_FROM_RATINGS", 20)  # the small world's person has 30
-    assert client(rated_home, "fit", "--layout", "block") == 0
     home = Home(rated_home)
+    # the small world's person has 30 ratings: the correction starts at 20 here
+    config = FitConfig(correct_from_ratings=20)
+    fitting.fit_profile(home, FitMode.FAST, CoefficientLayout.BLOCK, config=config)
     release = load_current_release(home)
     profile = load_profile(home.profiles, release.manifest.release_id)
     model = personal_model(release, profile, torch.device("cpu"))
     assert isinstance(model.head, CorrectedHead)
     assert profile.correction is not None
+    assert FitConfig.from_dict(profile.fit_config) == config  # the profile records it
     assert len(profile.correction) == model.backbone.num_features
     assert profile.summary["correction_alpha"] in ALPHAS
     assert profile.summary["seconds"] >= profile.summary["correction_seconds"] > 0
@@ -97,9 +102,10 @@ def test_from_enough_ratings_the_fit_adds_a_correction_that_scoring_uses(
     save_profile(home.profiles, broken)
     assert client(rated_home, "score", str(folder), "--no-progress") == 2
     assert "profile correction has" in capsys.readouterr().err
-    monkeypatch.setattr(fitting, "CORRECT_FROM_RATINGS", 50)
-    assert client(rated_home, "fit", "--layout", "block") == 0
-    assert load_profile(home.profiles, release.manifest.release_id).correction is None
+    assert client(rated_home, "fit", "--layout", "block") == 0  # the default: from 50 on
+    refitted = load_profile(home.profiles, release.manifest.release_id)
+    assert refitted.correction is None
+    assert FitConfig.from_dict(refitted.fit_config) == FitConfig()
 
 
 def test_status_reports_release_ratings_and_profile(

@@ -12,10 +12,10 @@ from torch import nn
 
 from tastevec.client.feature_correction import (
     ALPHAS,
-    SCORE_WEIGHT,
     CorrectedHead,
     fit_correction,
 )
+from tastevec.client.fit_config import DEFAULT_FIT_CONFIG
 from tastevec.client.personal_profile import Profile, load_profile, save_profile
 from tastevec.common.errors import ProfileError
 from tastevec.common.metrics import srocc
@@ -81,7 +81,7 @@ def test_the_leave_one_out_choice_matches_refitting_without_each_rating(
     features = features[:, :8]
     design = np.column_stack(
         [
-            SCORE_WEIGHT * (scores - scores.mean()) / scores.std(),
+            DEFAULT_FIT_CONFIG.score_weight * (scores - scores.mean()) / scores.std(),
             (features - features.mean(0)) / features.std(0),
         ]
     )

@@ -4,6 +4,7 @@ import numpy as np
 from scipy.optimize import check_grad
 
 from tastevec.client import linear_rank_fit as lrf
+from tastevec.client.fit_config import DEFAULT_FIT_CONFIG
 from tastevec.common.metrics import srocc
 
 
@@ -80,7 +81,7 @@ def test_below_step_from_the_centre_is_kept_even_where_a_step_would_help() -> No
     problem, targets = planted(n=40)
     centre = np.zeros(12)
     few = lrf.fit(problem, targets, lambda rows: lrf.Penalty(centre, np.ones(12)))
-    assert len(targets) < lrf.STEP_FROM_RATINGS
+    assert len(targets) < DEFAULT_FIT_CONFIG.step_from_ratings
     assert np.isinf(few.alpha) and np.array_equal(few.coefficients, centre)
     allowed = lrf.fit(problem, targets, lambda rows: lrf.Penalty(centre, np.ones(12)), step_from=40)
     assert np.isfinite(allowed.alpha) and allowed.cv_srocc > few.cv_srocc

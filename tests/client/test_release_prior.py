@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from tastevec.client.cli import main
-from tastevec.client.fast_fit import PRIOR_RATINGS, prior_blend
+from tastevec.client.fast_fit import prior_blend
+from tastevec.client.fit_config import DEFAULT_FIT_CONFIG
 from tastevec.client.home import Home
 from tastevec.client.personal_profile import load_profile
 from tastevec.client.release_cache import load_current_release
@@ -67,7 +68,7 @@ def test_fit_follows_the_prior_of_the_release_unless_told_not_to(
     # 30 ratings, too few to step: the start blends the person's own (the paper's
     # initialisation from their ratings) with the prior's mean, worth PRIOR_RATINGS ratings
     own_start = initial_coefficients(profile.summary["zero_shot_srocc"])
-    weight = profile.ratings / (profile.ratings + PRIOR_RATINGS)
+    weight = profile.ratings / (profile.ratings + DEFAULT_FIT_CONFIG.prior_ratings)
     expected = weight * own_start + (1 - weight) * 0.37
     assert profile.ratings == 30
     assert torch.allclose(profile.coefficient_matrix()[0], expected, atol=1e-3)

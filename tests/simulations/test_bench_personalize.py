@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tastevec.simulations import bench_personalize, correction_calibration, personalize_people
+from tastevec.client.fit_config import FitConfig
+from tastevec.simulations import bench_personalize, personalize_people
 from tastevec.simulations.cli import main
 from tastevec.simulations.personalize_people import TEST_GROUPS, load_people
 
@@ -17,8 +18,7 @@ def test_the_benchmark_writes_a_report_and_a_plot(
     world: Path, release: Path, trust: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # the small world's people have 30 ratings: the feature correction starts at 20 here
-    for module in (bench_personalize, correction_calibration, personalize_people):
-        monkeypatch.setattr(module, "CORRECT_FROM_RATINGS", 20)
+    monkeypatch.setattr(personalize_people, "FIT_CONFIG", FitConfig(correct_from_ratings=20))
     out = tmp_path / "results" / "personalize.md"
     args = ["bench", "personalize", "--world", str(world), "--release", str(release)]
     args += ["--trust", str(trust), "--out", str(out), "--shots", "5", "10", "20"]

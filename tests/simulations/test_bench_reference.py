@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tastevec.simulations import personalize_people, reference_comparison
+from tastevec.client.fit_config import FitConfig
+from tastevec.simulations import personalize_people
 from tastevec.simulations.cli import main
 
 
@@ -14,8 +15,7 @@ def test_the_benchmark_compares_fast_and_reference_person_by_person(
     world: Path, release: Path, trust: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # the small world's people have 30 ratings: the feature correction starts at 15 here
-    for module in (reference_comparison, personalize_people):
-        monkeypatch.setattr(module, "CORRECT_FROM_RATINGS", 15)
+    monkeypatch.setattr(personalize_people, "FIT_CONFIG", FitConfig(correct_from_ratings=15))
     out = tmp_path / "results" / "reference.md"
     args = ["bench", "reference", "--world", str(world), "--release", str(release)]
     args += ["--trust", str(trust), "--out", str(out), "--people", "2", "--shots", "10", "15"]

@@ -1,0 +1,67 @@
+"""The constants of the device's fit, in one frozen object that every caller passes on and
+that the profile records (`tastevec-client fit`, the Flower ClientApp, every benchmark).
+
+Imports no model code, so that `status` can read a profile's config without torch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from tastevec.common.errors import FitError
+
+
+@dataclass(frozen=True, slots=True)
+class FitConfig:
+    # Coefficients stay within this distance of the centre (the trust region of the
+    # linearised model; fast_fit.py).
+    trust_radius: float = 0.3
+    # With a population prior the centre blends the paper's initialisation from the person's
+    # n ratings with the prior's mean: n / (n + prior_ratings) of the first. Chosen on
+    # training people only (leave-one-out prior means, block layout; the benchmark's "How much
+    # the prior counts" table): at 5 ratings 10 beat the mean alone and no prior (+0.019), at
+    # 10 and 20 it stayed within 0.005 of no prior, where the mean alone lost 0.03-0.05.
+    prior_ratings: float = 10.0
+    # Below this many ratings the fit keeps the centre. Chosen on the photo world's training
+    # people (`tastevec-sim bench personalize`, "When to step"): stepping where
+    # cross-validation preferred it lost SROCC at 5 and 10 ratings (-0.02), broke even at 20
+    # and gained at 50 and 100 (+0.004, +0.024).
+    step_from_ratings: int = 50
+    # From this many ratings on the fit adds the ridge correction on the merged model's
+    # features (feature_correction.py).
+    correct_from_ratings: int = 50
+    # The correction's score column weight after standardising. On training people weights 10
+    # to 100 are within 0.004 SROCC of each other at 50 and 100 ratings; 1 and 3 lose
+    # 0.016-0.020 at 50 ("How much the score counts in the correction").
+    score_weight: float = 10.0
+
+    def __post_init__(self) -> None:
+        for name in ("trust_radius", "prior_ratings", "score_weight"):
+            value = getattr(self, name)
+            if math.isnan(value) or value < 0:
+                raise FitError(f"fit config: {name} must be >= 0, not {value}")
+        for name in ("step_from_ratings", "correct_from_ratings"):
+            if getattr(self, name) < 0:
+                raise FitError(f"fit config: {name} must be >= 0, not {getattr(self, name)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> FitConfig:
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = sorted(set(document) - set(known))
+        if unknown:
+            raise FitError(f"fit config: unknown settings {unknown}")
+        defaults = cls()
+        values = {
+            name: type(getattr(defaults, name))(document[name])
+            for name in known
+            if name in document
+        }
+        return cls(**values)
+
+
+DEFAULT_FIT_CONFIG = FitConfig()

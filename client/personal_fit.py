@@ -1,0 +1,120 @@
+"""The device's fit, once: a person's model from their rated images' values, their ratings, a
+coefficient plan and an optional population prior, under a `FitConfig`.
+
+1. The coefficients: the fast fit on the cached linearised model (fast_fit.fit_values).
+2. From `config.correct_from_ratings` ratings on, the merged model reads the rated images
+   once more and a ridge correction on its features is fitted (feature_correction.py).
+
+`tastevec-client fit`, the Flower ClientApp and every benchmark call `fit_personal_model`;
+what differs between them is only where the rated images come from (streamed from the
+person's files, or a tensor already in memory) and how a merged model is built.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from tastevec.client.fast_fit import FastSolution, fit_values
+from tastevec.client.feature_correction import (
+    FeatureCorrection,
+    fit_correction,
+    scores_and_features,
+)
+from tastevec.client.fit_config import DEFAULT_FIT_CONFIG, FitConfig
+from tastevec.client.image_cache import ImageValues
+from tastevec.common.coefficient_prior import CoefficientPrior
+from tastevec.common.coefficients import CoefficientPlan
+from tastevec.common.composition import ComposedModel
+from tastevec.common.score_model import ScoreModel
+
+
+class SupportImages(Protocol):
+    """The rated images, read again for the correction."""
+
+    def scores_and_features(self, model: ScoreModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`model`'s scores [m] and pooled features [m, F] on the images it could read, and
+        their positions [m] among the ratings."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PixelImages:
+    """Rated images already decoded and preprocessed: [n, 3, H, W]."""
+
+    pixels: torch.Tensor
+
+    def scores_and_features(self, model: ScoreModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        device = next(model.parameters()).device
+        scores, features = scores_and_features(model, self.pixels.to(device))
+        return scores, features, np.arange(len(scores))
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalModel:
+    solution: FastSolution
+    correction: FeatureCorrection | None
+    merged: ScoreModel | None  # built when the correction was tried, else None
+    read: np.ndarray  # the ratings' positions the correction could read (all, without one)
+    seconds: float  # the coefficients' fit
+    correction_seconds: float  # the support's pass and the correction's fit (0: none)
+    config: FitConfig
+
+    def scores(self, merged: ScoreModel, pixels: torch.Tensor) -> np.ndarray:
+        """The personal scores of `pixels` with `merged` (this model's coefficients), with the
+        correction when there is one: what the device's scoring gives."""
+        held, features = scores_and_features(merged, pixels)
+        return held if self.correction is None else self.correction.apply(held, features)
+
+
+def fit_personal_model(
+    values: Sequence[ImageValues],
+    ratings: np.ndarray,
+    plan: CoefficientPlan,
+    prior: CoefficientPrior | None = None,
+    config: FitConfig = DEFAULT_FIT_CONFIG,
+    *,
+    merge: Callable[[torch.Tensor], ScoreModel],
+    images: SupportImages,
+) -> PersonalModel:
+    """The personal model fitted to `ratings` [n] (0-1, higher better) of the images whose
+    fast-fit `values` are given, in `plan`'s layout. `merge(coefficients)` builds the plain
+    merged model; `images` gives the rated images again for the correction."""
+    started = time.perf_counter()
+    solution = fit_values(values, ratings, plan, prior=prior, config=config)
+    seconds = time.perf_counter() - started
+    if len(ratings) < config.correct_from_ratings:  # no pass over the images below
+        return PersonalModel(solution, None, None, np.arange(len(ratings)), seconds, 0.0, config)
+    started = time.perf_counter()
+    merged = merge(solution.coefficients)
+    scores, features, read = images.scores_and_features(merged)
+    correction = None
+    if len(read):
+        correction = fit_correction(
+            scores,
+            features,
+            np.asarray(ratings, np.float64)[read],
+            from_ratings=config.correct_from_ratings,
+            score_weight=config.score_weight,
+        )
+    return PersonalModel(
+        solution, correction, merged, read, seconds, time.perf_counter() - started, config
+    )
+
+
+def merger(composed: ComposedModel) -> Callable[[torch.Tensor], ScoreModel]:
+    """`merge` for `fit_personal_model` from a composed model of the plan's layout."""
+
+    def merge(coefficients: torch.Tensor) -> ScoreModel:
+        composed.set_coefficients(coefficients)
+        merged = composed.merge()
+        if not isinstance(merged, ScoreModel):
+            raise TypeError(f"merging gave a {type(merged).__name__}, not a ScoreModel")
+        return merged
+
+    return merge

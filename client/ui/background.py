@@ -1,0 +1,296 @@
+"""The page's work that takes time, in background threads, so every request returns at once.
+
+- Scoring: every photo of the library is read once, hashed, and scored by the person's model
+  and by each task vector's own model (what `photo_suggestions` needs to choose the next
+  photo to rate); after a fit or a forget, only the person's model runs again. Scores appear
+  as each batch finishes (the page polls them), and only scores and digests are kept, never
+  images: memory grows by a few numbers per photo.
+- Fitting: one at a time, through `fit_person`, the one place the page calls the device's
+  fit.
+The two share one model lock, so a fit and a scoring batch never run on the CPU at once and
+a batch never sees a half-replaced model.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from tastevec.client.fit_options import FitMode
+from tastevec.client.fitting import fit_profile
+from tastevec.client.home import Home
+from tastevec.client.personal_profile import Profile
+from tastevec.client.photo_suggestions import SuggestionModels, read_photos
+from tastevec.client.release_cache import current_release_id, load_current_release
+from tastevec.client.ui.photo_library import Photo, PhotoLibrary
+from tastevec.common.coefficients import CoefficientLayout
+from tastevec.common.errors import TastevecError
+
+logger = logging.getLogger(__name__)
+
+BATCH = 16
+
+
+def fit_person(home: Home) -> Profile:
+    """The device's fit, as `tastevec-client fit` runs it by default (the page's one seam)."""
+    return fit_profile(home, FitMode.FAST, CoefficientLayout.BLOCK).profile
+
+
+@dataclass
+class FitState:
+    state: str = "idle"  # idle | running | done | failed
+    message: str = ""
+    started: float | None = None
+    seconds: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        running = self.state == "running" and self.started is not None
+        elapsed = time.monotonic() - self.started if running and self.started else self.seconds
+        return {"state": self.state, "message": self.message, "seconds": elapsed}
+
+
+@dataclass
+class PhotoScores:
+    """What is known of one photo: its digest, own models' scores, the person's score and
+    which model generation gave it."""
+
+    sha256: str
+    own: np.ndarray
+    score: float
+    generation: int
+
+
+@dataclass
+class Progress:
+    scored: int = 0
+    total: int = 0
+    generation: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+class Background:
+    """Scoring and fitting threads for one page."""
+
+    def __init__(
+        self,
+        home: Home,
+        library: PhotoLibrary,
+        device: torch.device,
+        fit: Callable[[Home], Profile] = fit_person,
+    ) -> None:
+        self.home = home
+        self.library = library
+        self.device = device
+        self._fit = fit
+        self.model_lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the fields below
+        self._models: SuggestionModels | None = None
+        self._generation = 0  # bumped whenever the person's model changes
+        self._scores: dict[str, PhotoScores] = {}
+        self._skipped: dict[str, str] = {}  # photo id -> why it could not be read
+        self._release: str | None = None
+        self.model_note: str | None = None
+        self.fit_state = FitState()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._scorer = threading.Thread(target=self._score_loop, name="tastevec-scoring")
+        self._fitter: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        self._scorer.start()
+        self.wake()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._scorer.join(timeout=60)
+        if self._fitter is not None:
+            self._fitter.join(timeout=600)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # -- what the page reads -----------------------------------------------------------------
+    def progress(self) -> Progress:
+        photos = self.library.photos()
+        with self._lock:
+            current = self._generation
+            scored = sum(
+                1
+                for p in photos
+                if (s := self._scores.get(p.id)) is not None and s.generation == current
+            )
+            broken = sum(1 for p in photos if p.id in self._skipped)
+            skipped = list(self._skipped.values())
+        return Progress(scored, len(photos) - broken, current, skipped)
+
+    def ranking(self) -> list[tuple[Photo, float]]:
+        """Photos scored by the current model, best first."""
+        photos = self.library.photos()
+        with self._lock:
+            current = self._generation
+            known = {k: v for k, v in self._scores.items() if v.generation == current}
+        ranked = [(p, known[p.id].score) for p in photos if p.id in known]
+        ranked.sort(key=lambda item: (-item[1], str(item[0].path)))
+        return ranked
+
+    def scores_of(self, photos: list[Photo]) -> dict[str, PhotoScores]:
+        """What is known of these photos (digest and scores), by id."""
+        with self._lock:
+            return {p.id: self._scores[p.id] for p in photos if p.id in self._scores}
+
+    def unreadable(self) -> set[str]:
+        with self._lock:
+            return set(self._skipped)
+
+    # -- the person's model changes ----------------------------------------------------------
+    def start_fit(self) -> bool:
+        """Start a fit in the background; False when one is running already."""
+        with self._lock:
+            if self.fit_state.state == "running":
+                return False
+            self.fit_state = FitState("running", "fitting your model", time.monotonic())
+            self._fitter = threading.Thread(target=self._fit_once, name="tastevec-fit")
+            self._fitter.start()
+        return True
+
+    def fit_running(self) -> bool:
+        with self._lock:
+            return self.fit_state.state == "running"
+
+    def _fit_once(self) -> None:
+        started = time.monotonic()
+        try:
+            with self.model_lock:
+                profile = self._fit(self.home)
+                self._reload_person()
+            state = FitState(
+                "done",
+                f"fitted from {profile.ratings} ratings",
+                seconds=time.monotonic() - started,
+            )
+        except TastevecError as exc:
+            state = FitState("failed", str(exc), seconds=time.monotonic() - started)
+        except Exception as exc:  # a bug: shown, logged, and the page keeps running
+            logger.exception("fit failed")
+            state = FitState("failed", f"fit failed: {exc}", seconds=time.monotonic() - started)
+        with self._lock:
+            self.fit_state = state
+        self.wake()
+
+    def model_changed(self) -> None:
+        """After a forget: the person's model is the default again (call without locks)."""
+        with self.model_lock:
+            self._reload_person()
+        self.wake()
+
+    def _reload_person(self) -> None:
+        """With the model lock held: load the person's model again, scores go stale."""
+        with self._lock:
+            models = self._models
+        if models is not None:
+            release = load_current_release(self.home)
+            models = models.with_person(self.home, release)
+        with self._lock:
+            self._models = models
+            self._generation += 1
+            if models is not None:
+                self.model_note = models.note
+
+    # -- the scoring thread ------------------------------------------------------------------
+    def _score_loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=5.0)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self._score_pending()
+            except TastevecError as exc:
+                logger.warning("scoring stopped: %s", exc)
+                with self._lock:
+                    self.model_note = str(exc)
+            except Exception:
+                logger.exception("scoring failed")
+
+    def _ensure_models(self) -> SuggestionModels | None:
+        release_id = current_release_id(self.home)
+        if release_id is None:
+            return None
+        with self._lock:
+            if self._models is not None and self._release == release_id:
+                return self._models
+        with self.model_lock:
+            models = SuggestionModels.load(self.home, load_current_release(self.home), self.device)
+        with self._lock:
+            self._models, self._release = models, release_id
+            self._generation += 1
+            self.model_note = models.note
+            return models
+
+    def _score_pending(self) -> None:
+        while not self._stop.is_set():
+            models = self._ensure_models()
+            if models is None:
+                return
+            photos = self.library.photos()
+            with self._lock:
+                current = self._generation
+                todo = [
+                    p
+                    for p in photos
+                    if p.id not in self._skipped
+                    and ((s := self._scores.get(p.id)) is None or s.generation != current)
+                ]
+            if not todo:
+                return
+            self._score_batch(todo[:BATCH], current)
+
+    def _score_batch(self, photos: list[Photo], generation: int) -> None:
+        by_path = {p.path: p for p in photos}
+        with self._lock:
+            models = self._models
+            known = {p.id: self._scores.get(p.id) for p in photos}
+        if models is None:
+            return
+        for names, digests, images, skipped in read_photos(
+            [p.path for p in photos], models.transform, batch=len(photos)
+        ):
+            with self._lock:
+                for line in skipped:
+                    for photo in photos:
+                        if str(photo.path) in line:
+                            self._skipped[photo.id] = line
+            if images is None:
+                continue
+            with self.model_lock:
+                with self._lock:
+                    if self._generation != generation:
+                        return  # the model changed meanwhile: this batch is stale
+                    models = self._models
+                assert models is not None
+                need_own = any(
+                    (k := known[by_path[n].id]) is None or k.sha256 != d
+                    for n, d in zip(names, digests, strict=True)
+                )
+                if need_own:
+                    person, own = models.score(images)
+                else:
+                    person, own = models.score_person(images), None
+            with self._lock:
+                if self._generation != generation:
+                    return
+                for i, (name, sha) in enumerate(zip(names, digests, strict=True)):
+                    photo = by_path[name]
+                    old = known[photo.id]
+                    row = own[i] if own is not None else (old.own if old else None)
+                    assert row is not None
+                    self._scores[photo.id] = PhotoScores(sha, row, float(person[i]), generation)
