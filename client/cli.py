@@ -72,23 +72,59 @@ def _command(commands: argparse._SubParsersAction, name: str, help: str) -> argp
 
 def _add_pull(commands: argparse._SubParsersAction) -> None:
     command = _command(commands, "pull", "install a verified release into your local cache")
+    source = command.add_mutually_exclusive_group(required=True)
+    source.add_argument("--from-dir", type=Path, help="a release folder (manifest.json, blobs/)")
+    source.add_argument("--server", help="a release service, HOST:PORT")
     command.add_argument(
-        "--from-dir", type=Path, required=True, help="a release folder (manifest.json, blobs/)"
+        "--trust",
+        type=Path,
+        help="the public key releases must be signed with; recorded by the first pull, "
+        "which needs it (later pulls use the recorded key)",
     )
     command.add_argument(
-        "--trust", type=Path, required=True, help="the public key releases must be signed with"
+        "--replace-trust",
+        action="store_true",
+        help="trust --trust instead of the recorded key (after the operator changed keys)",
     )
+    command.add_argument(
+        "--allow-rollback", action="store_true", help="install a release older than the current"
+    )
+    command.add_argument("--release", help="a release id (default: the server's current)")
+    command.add_argument("--tls-ca", type=Path, help="CA certificate of the server (TLS)")
+    command.add_argument("--no-progress", action="store_true", help="no progress bar")
     command.set_defaults(handler=_pull)
 
 
 def _pull(args: argparse.Namespace) -> int:
     home = Home.at(args.home)
-    result = pull_from_dir(home, args.from_dir, args.trust)
+    if args.from_dir is not None:
+        result = pull_from_dir(
+            home,
+            args.from_dir,
+            args.trust,
+            replace_trust=args.replace_trust,
+            allow_rollback=args.allow_rollback,
+        )
+        moved = "copied"
+    else:
+        from tastevec.client.release_download import PullOptions, progress_bar, pull_from_server
+
+        options = PullOptions(
+            release_id=args.release,
+            trust=args.trust,
+            replace_trust=args.replace_trust,
+            allow_rollback=args.allow_rollback,
+            tls_ca=args.tls_ca,
+        )
+        progress = None if args.no_progress else progress_bar
+        pulled = pull_from_server(home, args.server, options, progress=progress)
+        result = pulled.result
+        moved = f"fetched ({pulled.bytes_fetched / 1e6:.1f} MB)"
     manifest = result.release.manifest
     state = "already current" if result.already_current else "now current"
     print(
         f"release {manifest.release_id} verified and installed ({state}): "
-        f"{len(manifest.task_vectors)} task vectors; {result.blobs_fetched} blobs copied, "
+        f"{len(manifest.task_vectors)} task vectors; {result.blobs_fetched} blobs {moved}, "
         f"{result.blobs_reused} already held"
     )
     return 0

@@ -16,6 +16,7 @@ is private to the home's owner: folders 0700, files 0600, blobs 0400.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -57,10 +58,19 @@ class PullResult:
     already_current: bool
 
 
-def pull_from_dir(home: Home, source: Path, trust: Path) -> PullResult:
-    """Verify the release at `source` against the key file `trust` and make it current."""
-    public_key = load_public_key(trust)
+def pull_from_dir(
+    home: Home,
+    source: Path,
+    trust: Path | None,
+    *,
+    replace_trust: bool = False,
+    allow_rollback: bool = False,
+) -> PullResult:
+    """Verify the release at `source` against the pinned key (see `pinned_key`) and make it
+    current, unless it is older than the current one (see `refuse_rollback`)."""
+    public_key = pinned_key(home, trust, replace_trust=replace_trust)
     manifest = verify_release(source, public_key)
+    refuse_rollback(home, manifest, allow_rollback=allow_rollback)
     home.create()
     try:
         needed = blobs_to_fetch(home, manifest)
@@ -76,6 +86,44 @@ def pull_from_dir(home: Home, source: Path, trust: Path) -> PullResult:
         raise ReleaseError(f"cannot install release into {home.root}: {_reason(exc)}") from None
     reused = len(manifest.blobs()) - len(needed)
     return PullResult(release, len(needed), reused, already)
+
+
+def pinned_key(home: Home, trust: Path | None, *, replace_trust: bool) -> Ed25519PublicKey:
+    """The key releases must be signed with. The first pull records `trust`; later pulls use
+    the recorded key, and a `trust` naming another key is refused unless `replace_trust`."""
+    recorded = home.releases / TRUSTED_KEY
+    held = recorded.exists() or recorded.is_symlink()
+    if trust is None:
+        if not held:
+            raise ReleaseError(
+                f"no trusted key recorded in {home.root} yet; the first pull needs --trust KEY.pub"
+            )
+        return load_public_key(recorded)
+    key = load_public_key(trust)
+    same = held and public_key_bytes(load_public_key(recorded)) == public_key_bytes(key)
+    if held and not same and not replace_trust:
+        raise ReleaseError(
+            f"{trust} is not the key this home trusts ({recorded}); refusing releases "
+            "signed by another key (give --replace-trust to trust it instead)"
+        )
+    return key
+
+
+def refuse_rollback(home: Home, manifest: Manifest, *, allow_rollback: bool) -> None:
+    """ReleaseError when `manifest` is older than the current release, unless allowed (an
+    attacker replaying an old, validly signed release must not roll a device back)."""
+    if allow_rollback:
+        return
+    try:
+        current = load_current_release(home).manifest
+    except TastevecError:  # nothing current that still reads: nothing to roll back from
+        return
+    if datetime.fromisoformat(manifest.created) < datetime.fromisoformat(current.created):
+        raise ReleaseError(
+            f"release {manifest.release_id} ({manifest.created}) is older than the current "
+            f"{current.release_id} ({current.created}); refusing a rollback (give "
+            "--allow-rollback to install it anyway)"
+        )
 
 
 def blobs_to_fetch(home: Home, manifest: Manifest) -> tuple[BlobRef, ...]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from tastevec.common.errors import ReleaseError
 from tastevec.common.release_manifest import BlobRef, check_release_id
 
-CHUNK_BYTES = 1 << 20  # one blob chunk on the wire; gRPC's default message limit is 4 MiB
+CHUNK_BYTES = 256 * 1024  # one blob chunk on the wire; bounds the server's memory per stream
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,10 @@ def open_channel(target: str, *, tls_ca: Path | None = None) -> grpc.Channel:
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
         ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         ("grpc.enable_retries", 0),  # retried here, on UNAVAILABLE only
+        # reconnect soon after a server restarts (gRPC's own default waits 1 s, then more)
+        ("grpc.initial_reconnect_backoff_ms", 100),
+        ("grpc.min_reconnect_backoff_ms", 100),
+        ("grpc.max_reconnect_backoff_ms", 2000),
     ]
     if tls_ca is None:
         return grpc.insecure_channel(target, options=options)

@@ -26,8 +26,6 @@ from tastevec.server.deployment_credentials import (
     write_tls_credentials,
     write_writer_token,
 )
-from tastevec.server.forge import forge_release
-from tastevec.server.forge_config import load_forge_config
 from tastevec.server.keys import generate_key_pair
 from tastevec.server.release_publisher import publish_over_wire
 from tastevec.server.release_server import (
@@ -195,6 +193,9 @@ def _keygen(args: argparse.Namespace) -> int:
 
 
 def _forge(args: argparse.Namespace) -> int:
+    from tastevec.server.forge import forge_release  # torch loads only in forge
+    from tastevec.server.forge_config import load_forge_config
+
     config = load_forge_config(args.config)
     private_key = load_private_key(args.key)
     trust = None

@@ -40,9 +40,9 @@ TOKEN_MIN_CHARS = 16
 
 @dataclass(frozen=True, slots=True)
 class ServerLimits:
-    max_message_bytes: int = 8 * 2**20  # a chunk is 1 MiB; a manifest a few kB
-    max_concurrent_rpcs: int = 64
-    workers: int = 32  # a blob stream holds one worker thread while it runs
+    max_message_bytes: int = 8 * 2**20  # a chunk is 256 KiB; a manifest a few kB
+    max_concurrent_rpcs: int = 256  # more are answered RESOURCE_EXHAUSTED
+    workers: int = 64  # a blob stream holds one worker thread while it runs
     chunk_bytes: int = CHUNK_BYTES
     grace_seconds: float = 10.0
 

@@ -147,6 +147,17 @@ def _bench_device(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_release(args: argparse.Namespace) -> int:
+    from tastevec.simulations.bench_release import ReleaseBenchSettings, run_release_benchmark
+
+    _make_folder(args.out.parent)
+    settings = ReleaseBenchSettings(
+        release_mb=args.release_mb, clients=args.clients, repeats=args.repeats
+    )
+    _write_report(args.out, run_release_benchmark(args.scratch, settings))
+    return 0
+
+
 def _world(args: argparse.Namespace) -> int:
     from tastevec.simulations.world.build import CARD_FILE, build_world
     from tastevec.simulations.world.sizes import world_size
@@ -294,6 +305,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="homes and image folders (default: %(default)s)",
     )
     device.set_defaults(handler=_bench_device)
+    release = suites.add_parser(
+        "release", help="the release service on loopback: throughput, resume, clients, deltas"
+    )
+    release.add_argument("--out", type=Path, default=RESULTS_DIR / "release-bench.md")
+    release.add_argument(
+        "--scratch",
+        type=Path,
+        default=Path("release-bench"),
+        help="store, release and homes, removed after (default: %(default)s)",
+    )
+    release.add_argument("--release-mb", type=_positive, default=200, help="release size (MB)")
+    release.add_argument("--clients", type=_positive, default=20, help="concurrent clients")
+    release.add_argument("--repeats", type=_positive, default=2, help="single-pull repeats")
+    release.set_defaults(handler=_bench_release)
     return run(parser, argv)
 
 

@@ -2,9 +2,7 @@
 request answered with its status code, writers only with their credential, the stock health
 and reflection clients, TLS with a CA made here, SIGTERM on a real `tastevec-server serve`."""
 
-import datetime
 import hashlib
-import ipaddress
 import os
 import signal
 import subprocess
@@ -14,10 +12,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
@@ -212,49 +206,9 @@ def test_stock_health_and_reflection_clients(server: RunningServer) -> None:
         assert "grpc.health.v1.Health" in services
 
 
-def make_tls(folder: Path) -> tuple[Path, TlsFiles]:
-    """A test CA and a server certificate it signs for 127.0.0.1 / localhost."""
-    now = datetime.datetime.now(datetime.UTC)
-
-    def certificate(
-        subject: str,
-        key: ec.EllipticCurvePrivateKey,
-        issuer: x509.Name,
-        signer: ec.EllipticCurvePrivateKey,
-        ca: bool,
-    ) -> x509.Certificate:
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-            .issuer_name(issuer)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        )
-        if not ca:
-            names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-        return builder.sign(signer, hashes.SHA256())
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tastevec test CA")])
-    ca_cert = certificate("tastevec test CA", ca_key, ca_name, ca_key, ca=True)
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = certificate("localhost", key, ca_name, ca_key, ca=False)
-    pem = serialization.Encoding.PEM
-    (folder / "ca.pem").write_bytes(ca_cert.public_bytes(pem))
-    (folder / "server.pem").write_bytes(cert.public_bytes(pem))
-    (folder / "server.key").write_bytes(
-        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return folder / "ca.pem", TlsFiles(folder / "server.pem", folder / "server.key")
-
-
-def test_tls_with_a_test_ca(store: ReleaseStore, tmp_path: Path) -> None:
-    ca, tls = make_tls(tmp_path)
-    running = create_server(store, tls=tls)
+def test_tls_with_a_test_ca(store: ReleaseStore, test_tls: tuple[Path, Path, Path]) -> None:
+    ca, cert, key = test_tls
+    running = create_server(store, tls=TlsFiles(cert, key))
     try:
         credentials = grpc.ssl_channel_credentials(ca.read_bytes())
         with grpc.secure_channel(f"localhost:{running.port}", credentials) as channel:
@@ -321,3 +275,98 @@ def test_the_blob_digest_is_what_the_server_streams(
     for ref in manifest.blobs():
         data = b"".join(c.data for c in stub.FetchBlob(pb.FetchBlobRequest(sha256=ref.sha256)))
         assert hashlib.sha256(data).hexdigest() == ref.sha256
+
+
+def test_a_new_prior_is_published_as_a_small_delta_and_served(
+    stub: pb_grpc.ReleaseServiceStub,
+    store: ReleaseStore,
+    small_release: Path,
+    service_key: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    from tastevec.common.signing import load_private_key
+    from tastevec.simulations.synthetic_release import add_prior, add_task_vector
+
+    key = load_private_key(service_key[0])
+    base = verify_release(small_release, load_public_key(service_key[1]))
+    prior = b"mean-and-variance" * 20
+    new = add_prior(
+        small_release, base, tmp_path / "r2", key, prior=prior, created="2026-12-06T00:00:00Z"
+    )
+    right = (("authorization", "Bearer " + TOKEN.decode()),)
+    request = pb.PublishPriorRequest(
+        base_release_id=base.release_id,
+        manifest=(tmp_path / "r2" / "manifest.json").read_bytes(),
+        signature=(tmp_path / "r2" / "manifest.sig").read_bytes(),
+        prior=prior,
+    )
+    assert code_of(lambda: stub.PublishPrior(request)) == grpc.StatusCode.UNAUTHENTICATED
+    before = {p.name for p in (store.root / "blobs").iterdir()}
+    outcome = stub.PublishPrior(request, metadata=right)
+    assert outcome.published and outcome.current and outcome.release_id == new.release_id
+    after = {p.name for p in (store.root / "blobs").iterdir()}
+    assert after - before == {hashlib.sha256(prior).hexdigest()}
+    answer = stub.GetPrior(pb.GetPriorRequest(layout="global"))
+    assert answer.release_id == new.release_id
+    assert (answer.prior.sha256, answer.prior.size, answer.prior.people) == (
+        hashlib.sha256(prior).hexdigest(),
+        len(prior),
+        20,
+    )
+    # a "prior" publication that also changes a task vector is refused
+    other = add_task_vector(
+        tmp_path / "r2",
+        new,
+        tmp_path / "r3",
+        key,
+        source="ava",
+        size=10,
+        created="2026-12-07T00:00:00Z",
+    )
+    sneaky = pb.PublishPriorRequest(
+        base_release_id=new.release_id,
+        manifest=(tmp_path / "r3" / "manifest.json").read_bytes(),
+        signature=(tmp_path / "r3" / "manifest.sig").read_bytes(),
+        prior=prior,
+    )
+    assert code_of(lambda: stub.PublishPrior(sneaky, metadata=right)) == (
+        grpc.StatusCode.INVALID_ARGUMENT
+    )
+    assert store.current_release_id() == new.release_id != other.release_id
+
+
+def test_the_publish_command_on_disk_and_over_the_wire(
+    small_release: Path,
+    service_key: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tastevec.server.cli import main as server_main
+
+    store = tmp_path / "store"
+    args = ["publish", str(small_release), "--store", str(store)]
+    assert server_main(args) == 2  # a new store needs --trust
+    assert "--trust KEY.pub" in capsys.readouterr().err
+    assert server_main([*args, "--trust", str(service_key[1])]) == 0
+    assert "published (now current)" in capsys.readouterr().out
+    running = create_server(ReleaseStore.open(store), writer_token=TOKEN)
+    try:
+        wire = ["publish", str(small_release), "--server", f"127.0.0.1:{running.port}"]
+        assert server_main(wire) == 2
+        assert "needs --token-file" in capsys.readouterr().err
+        token = tmp_path / "token"
+        token.write_bytes(TOKEN)
+        token.chmod(0o644)
+        assert server_main([*wire, "--token-file", str(token)]) == 2
+        assert "readable by others" in capsys.readouterr().err
+        token.chmod(0o600)
+        assert server_main([*wire, "--token-file", str(token)]) == 0
+        assert "published" in capsys.readouterr().out
+        token.write_bytes(b"another-token-of-enough-length")
+        assert server_main([*wire, "--token-file", str(token)]) == 2
+        assert "PERMISSION_DENIED" in capsys.readouterr().err
+    finally:
+        running.stop(0)
+    plain = ["serve", "--store", str(store), "--host", "0.0.0.0", "--writer-token-file", str(token)]
+    assert server_main(plain) == 2  # a token over plaintext off loopback
+    assert "travel in the clear" in capsys.readouterr().err
