@@ -51,3 +51,7 @@ class FitError(TastevecError):
 
 class HomeError(TastevecError):
     """A person's tastevec home that cannot be used: a file, not creatable, nowhere to put it."""
+
+
+class StatisticsError(TastevecError):
+    """Shared statistics that cannot be sent or read back as they are (secure aggregation)."""
