@@ -55,3 +55,7 @@ class HomeError(TastevecError):
 
 class PageError(TastevecError):
     """A request the person's local page cannot serve: a folder or photo that is not theirs."""
+
+
+class StatisticsError(TastevecError):
+    """Shared statistics that cannot be sent or read back as they are (secure aggregation)."""
