@@ -30,6 +30,8 @@ from tastevec.simulations.synthetic_release import add_prior, add_task_vector
 
 CHUNK = 16 * 1024
 FAST = RetryPolicy(attempts=6, first_backoff=0.1, max_backoff=1.0, deadline=10)
+PATIENT = RetryPolicy(attempts=20, first_backoff=0.1, max_backoff=1.0, deadline=10)
+STALL = 1.5  # seconds without a chunk that count as a stall (well above a loaded CI's gaps)
 
 
 @pytest.fixture
@@ -51,7 +53,8 @@ def manifest_of(release: Path, key: tuple[Path, Path]) -> Manifest:
 
 
 def options(key: tuple[Path, Path], **more: object) -> PullOptions:
-    return PullOptions(trust=key[1], policy=FAST, **more)  # type: ignore[arg-type]
+    more.setdefault("policy", FAST)
+    return PullOptions(trust=key[1], **more)  # type: ignore[arg-type]
 
 
 def test_a_full_pull_then_a_delta_of_one_task_vector_then_of_one_prior(
@@ -128,7 +131,7 @@ def test_a_pull_resumes_after_the_server_dies_mid_blob(
     home = Home(tmp_path / "home")
     try:
         pulled = pull_from_server(
-            home, f"127.0.0.1:{port}", options(service_key), progress=progress
+            home, f"127.0.0.1:{port}", options(service_key, policy=PATIENT), progress=progress
         )
     finally:
         for server in running:
@@ -186,7 +189,7 @@ class Malicious(ReleaseServicer):
             if index == 1 and self.mode == "blob":
                 chunk.data = bytes([chunk.data[0] ^ 1]) + chunk.data[1:]
             if index == 1 and self.mode == "stall":
-                time.sleep(3)
+                time.sleep(STALL + 3)
             if index == 1 and self.mode == "offset":
                 chunk.offset += 1
             end = chunk.offset + len(chunk.data)
@@ -234,7 +237,7 @@ def test_each_threat_is_refused_and_the_good_release_stays_current(
     server, port = start_malicious(store, mode)
     try:
         with pytest.raises(ReleaseError, match=message) as caught:
-            pull_from_server(home, f"127.0.0.1:{port}", options(service_key, stall_seconds=0.5))
+            pull_from_server(home, f"127.0.0.1:{port}", options(service_key, stall_seconds=STALL))
     finally:
         server.stop(0)
     assert "\n" not in str(caught.value)
@@ -308,7 +311,7 @@ def test_an_interrupted_pull_resumes_from_its_byte_on_the_next_pull(
     server, port = start_malicious(store, "stall")
     try:
         with pytest.raises(ReleaseError, match="stalled"):
-            one_at_a_time = options(service_key, stall_seconds=0.5, parallel_blobs=1)
+            one_at_a_time = options(service_key, stall_seconds=STALL, parallel_blobs=1)
             pull_from_server(home, f"127.0.0.1:{port}", one_at_a_time)
     finally:
         server.stop(0)
