@@ -15,6 +15,7 @@ published into a store and served by a real `tastevec-server serve` process. Mea
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -46,6 +47,7 @@ class ReleaseBenchSettings:
     task_vectors: int = 4
     clients: int = 20
     repeats: int = 2
+    flower: bool = True  # also send the bytes through Flower's transport (about a minute)
 
 
 class ServerProcess:
@@ -121,6 +123,9 @@ def run_release_benchmark(scratch: Path, settings: ReleaseBenchSettings) -> str:
                 _socket_copy(scratch / "r1", [r.sha256 for r in base.blobs()], scratch / "copy")
             )
         pull_s, transfer_s, copy_s = min(pulls), min(transfers), min(copies)
+        flower_tiny, flower_full = (
+            flower_transfer(scratch, release_bytes / 1e6) if settings.flower else (0.0, 0.0)
+        )
         # 2. killed at 50 % and restarted
         resent, killed_at, server = _killed_pull(
             store.root, server, scratch, options, release_bytes
@@ -181,6 +186,7 @@ def run_release_benchmark(scratch: Path, settings: ReleaseBenchSettings) -> str:
         f"{mb / copy_s:.0f} |",
         f"| **ratio transfer / socket** | | **{copy_s / transfer_s:.2f}** (target >= 0.5) |",
         f"| **ratio end to end / socket** | | **{copy_s / pull_s:.2f}** |",
+        *_flower_rows(mb, transfer_s, flower_tiny, flower_full),
         "",
         "## Killed at 50 % and restarted",
         "",
@@ -207,8 +213,6 @@ def run_release_benchmark(scratch: Path, settings: ReleaseBenchSettings) -> str:
         f"| one task vector | {vector_delta:,} | {vector_delta / release_bytes:.1%} |",
         f"| a new population prior | {prior_delta:,} | {prior_delta / release_bytes:.4%} |",
         "",
-        "Not measured here: the same bytes through Flower's message transport (left for a "
-        "later run).",
         "",
     ]
     shutil.rmtree(scratch, ignore_errors=True)
@@ -284,3 +288,143 @@ with socket.create_connection(("127.0.0.1", int(sys.argv[1]))) as s:
         with open(path, "rb") as f:
             s.sendfile(f)
 """
+
+
+_FLOWER_APP = """[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "release-payload"
+version = "1.0.0"
+description = "tastevec bench release: one payload through Flower's transport"
+license = "Apache-2.0"
+dependencies = []
+
+[tool.hatch.build.targets.wheel]
+packages = ["."]
+
+[tool.flwr.app]
+publisher = "tastevec"
+
+[tool.flwr.app.components]
+serverapp = "tastevec.simulations.flower_payload:server_app"
+clientapp = "tastevec.simulations.flower_payload:client_app"
+
+[tool.flwr.app.config]
+payload-mb = 1.0
+result-file = ""
+"""
+
+
+def _flower_rows(mb: float, transfer_s: float, tiny: float, full: float) -> list[str]:
+    if full == 0.0:
+        return []
+    net = max(full - tiny, 1e-9)
+    return [
+        f"| Flower's message transport (real SuperLink + SuperNode, `flwr run`; one "
+        f"ArrayRecord ServerApp -> ClientApp, no checks), whole exchange | {full:.2f} | "
+        f"{mb / full:.0f} |",
+        f"| the same with a 1 kB payload (Flower starting the ClientApp, polling) | {tiny:.2f} | |",
+        f"| Flower, the payload's own cost (difference) | {net:.2f} | {mb / net:.0f} |",
+        f"| **ratio transfer / Flower (whole exchange)** | | **{full / transfer_s:.1f}** |",
+        f"| **ratio transfer / Flower (payload's own cost)** | | **{net / transfer_s:.1f}** |",
+    ]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for_port(port: int, *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f} s")
+
+
+def flower_transfer(scratch: Path, payload_mb: float) -> tuple[float, float]:
+    """Seconds for Flower's own transport (a real SuperLink and SuperNode, `flwr run`) to
+    deliver a 1 kB payload (best of two, one before and one after) and one of `payload_mb`
+    MB from the ServerApp to the ClientApp and get its reply: (tiny, full). Their
+    difference is the payload's own cost; the rest is Flower starting the ClientApp."""
+    folder = scratch / "flower"
+    app, flwr_home = folder / "app", folder / "home"
+    app.mkdir(parents=True)
+    flwr_home.mkdir()
+    (app / "pyproject.toml").write_text(_FLOWER_APP)
+    link_port, node_port = _free_port(), _free_port()
+    (flwr_home / "config.toml").write_text(
+        f'[superlink]\ndefault = "bench"\n\n[superlink.bench]\n'
+        f'address = "127.0.0.1:{link_port}"\ninsecure = true\n'
+    )
+    bin_dir = str(Path(sys.executable).parent)
+    env = {
+        **os.environ,
+        "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+        "FLWR_HOME": str(flwr_home),
+        "FLWR_TELEMETRY_ENABLED": "0",
+        "FLWR_DISABLE_UPDATE_CHECK": "1",
+        "FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION": "1",
+    }
+    flwr = Path(bin_dir)
+    link = subprocess.Popen(
+        [
+            str(flwr / "flower-superlink"),
+            "--insecure",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(link_port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    node = subprocess.Popen(
+        [
+            str(flwr / "flower-supernode"),
+            "--insecure",
+            "--superlink",
+            f"127.0.0.1:{link_port}",
+            "--port",
+            str(node_port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(link_port, timeout=60)
+        seconds: list[float] = []
+        for mb in (0.001, payload_mb, 0.001):
+            result = folder / f"result-{len(seconds)}.json"
+            config = f"payload-mb={mb} result-file='{result}'"
+            subprocess.run(
+                [str(flwr / "flwr"), "run", ".", "bench", "--stream", "--run-config", config],
+                cwd=app,
+                env=env,
+                check=True,
+                timeout=900,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            answer = json.loads(result.read_text())
+            if answer["bytes"] != [int(mb * 10**6)]:
+                raise RuntimeError(f"Flower delivered {answer['bytes']}, not {mb} MB")
+            seconds.append(float(answer["seconds"]))
+    finally:
+        for process in (node, link):
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    return min(seconds[0], seconds[2]), seconds[1]

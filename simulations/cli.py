@@ -152,7 +152,10 @@ def _bench_release(args: argparse.Namespace) -> int:
 
     _make_folder(args.out.parent)
     settings = ReleaseBenchSettings(
-        release_mb=args.release_mb, clients=args.clients, repeats=args.repeats
+        release_mb=args.release_mb,
+        clients=args.clients,
+        repeats=args.repeats,
+        flower=not args.no_flower,
     )
     _write_report(args.out, run_release_benchmark(args.scratch, settings))
     return 0
@@ -318,6 +321,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     release.add_argument("--release-mb", type=_positive, default=200, help="release size (MB)")
     release.add_argument("--clients", type=_positive, default=20, help="concurrent clients")
     release.add_argument("--repeats", type=_positive, default=2, help="single-pull repeats")
+    release.add_argument(
+        "--no-flower", action="store_true", help="skip the Flower transport comparison"
+    )
     release.set_defaults(handler=_bench_release)
     return run(parser, argv)
 

@@ -7,7 +7,9 @@ from tastevec.simulations.bench_release import ReleaseBenchSettings, run_release
 
 
 def test_the_release_benchmark_reports_every_figure(tmp_path: Path) -> None:
-    settings = ReleaseBenchSettings(release_mb=2, task_vectors=2, clients=2, repeats=1)
+    settings = ReleaseBenchSettings(
+        release_mb=2, task_vectors=2, clients=2, repeats=1, flower=False
+    )
     report = run_release_benchmark(tmp_path / "scratch", settings)
     assert "**ratio transfer / socket**" in report
     assert "**re-sent: 0 bytes**" in report
