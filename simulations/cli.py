@@ -117,6 +117,22 @@ def _bench_device(args: argparse.Namespace) -> int:
     return 0
 
 
+def _screenshots(args: argparse.Namespace) -> int:
+    from tastevec.simulations.page_screenshots import Inputs, small_inputs, take_screenshots
+
+    _make_folder(args.out)
+    _make_folder(args.scratch)
+    if args.world is None:
+        inputs = small_inputs(args.scratch)
+    else:
+        _require_world(args.world)
+        if args.release is None or args.trust is None:
+            raise TastevecError("--world needs --release and --trust")
+        inputs = Inputs(args.world, args.release, args.trust)
+    take_screenshots(inputs, args.scratch, args.out)
+    return 0
+
+
 def _world(args: argparse.Namespace) -> int:
     from tastevec.simulations.world.build import CARD_FILE, build_world
     from tastevec.simulations.world.sizes import world_size
@@ -154,6 +170,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     world.add_argument("--photos", type=Path, help="your own photo folder (default: bundled)")
     world.add_argument("--seed", type=int, default=0)
     world.set_defaults(handler=_world)
+
+    shots = commands.add_parser(
+        "screenshots", help="PNGs of the person's page (rate, ranking, status) in headless chromium"
+    )
+    shots.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder for page-*.png")
+    shots.add_argument("--world", type=Path, help="a photo world (default: the small one)")
+    shots.add_argument("--release", type=Path, help="a release forged on it")
+    shots.add_argument("--trust", type=Path, help="its public key")
+    shots.add_argument(
+        "--scratch", type=Path, default=Path("screenshots-work"), help="world, release, home"
+    )
+    shots.set_defaults(handler=_screenshots)
 
     bench = commands.add_parser("bench", help="run a benchmark and write its report")
     suites = bench.add_subparsers(title="benchmarks", metavar="SUITE", required=True)

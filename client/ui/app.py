@@ -211,10 +211,23 @@ def create_app(home: Home, access: Access, library: PhotoLibrary, work: Backgrou
             chosen = choose_photos(rows, rated, 1)
             if chosen:
                 photo = by_path[chosen[0].path]
-                return {"id": photo.id, "how": "chosen", "unrated": unrated, "scale": scale}
+                return {
+                    "id": photo.id,
+                    "name": photo.path.name,
+                    "how": "chosen",
+                    "unrated": unrated,
+                    "scale": scale,
+                }
         if unscored:  # scores not ready yet: the first unscored photo, in order
-            return {"id": unscored[0].id, "how": "in order", "unrated": unrated, "scale": scale}
-        return {"id": None, "how": "done", "unrated": 0, "scale": scale}
+            first = unscored[0]
+            return {
+                "id": first.id,
+                "name": first.path.name,
+                "how": "in order",
+                "unrated": unrated,
+                "scale": scale,
+            }
+        return {"id": None, "name": None, "how": "done", "unrated": 0, "scale": scale}
 
     def _page_scale() -> str:
         if not home.ratings.exists():
