@@ -117,6 +117,18 @@ def _bench_device(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_active(args: argparse.Namespace) -> int:
+    from tastevec.simulations.bench_active import ActiveSettings, run_active_benchmark
+
+    _require_world(args.world)
+    _make_folder(args.out.parent)
+    settings = ActiveSettings(
+        shots=tuple(args.shots), draws=args.draws, people=args.people, which=args.people_set
+    )
+    _write_report(args.out, run_active_benchmark(args.world, args.release, args.trust, settings))
+    return 0
+
+
 def _screenshots(args: argparse.Namespace) -> int:
     from tastevec.simulations.page_screenshots import Inputs, small_inputs, take_screenshots
 
@@ -267,6 +279,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="homes and image folders (default: %(default)s)",
     )
     device.set_defaults(handler=_bench_device)
+    active = suites.add_parser(
+        "active", help="which photo next: active selection against random, same fit"
+    )
+    active.add_argument("--out", type=Path, default=RESULTS_DIR / "active-bench.md")
+    _world_release_arguments(active)
+    active.add_argument("--shots", type=_positive, nargs="+", default=[5, 10, 20])
+    active.add_argument("--draws", type=_positive, default=3)
+    active.add_argument("--people", type=_positive, help="test people per group (default: all)")
+    active.add_argument(
+        "--people-set", choices=("development", "final"), default="final", help="which people"
+    )
+    active.set_defaults(handler=_bench_active)
     return run(parser, argv)
 
 
