@@ -15,7 +15,7 @@ export FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION := 1
 
 PACKAGES := common server client proto simulations
 
-.PHONY: demo test lint typecheck unit bench install clean
+.PHONY: demo test lint typecheck unit bench install clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +41,18 @@ typecheck: $(STAMP)
 	for p in $(PACKAGES); do ln -s ../../../$$p build/typecheck/tastevec/$$p; done
 	cd build/typecheck && ../../$(BIN)/mypy --config-file ../../pyproject.toml -p tastevec
 
-unit: $(STAMP)
+unit: $(STAMP) browser
 	$(BIN)/pytest
+
+# The page's browser tests drive Debian's chromium through Playwright (whose own browser
+# download is not used). Installed with apt-get when missing; under CI=true the browser tests
+# fail rather than skip without it.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; \
+	  else echo "no chromium and no apt-get: the page's browser tests will skip (fail under CI=true)"; fi; }
 
 bench: $(STAMP)
 	$(BIN)/tastevec-sim bench core

@@ -161,6 +161,34 @@ def _bench_release(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_active(args: argparse.Namespace) -> int:
+    from tastevec.simulations.bench_active import ActiveSettings, run_active_benchmark
+
+    _require_world(args.world)
+    _make_folder(args.out.parent)
+    settings = ActiveSettings(
+        shots=tuple(args.shots), draws=args.draws, people=args.people, which=args.people_set
+    )
+    _write_report(args.out, run_active_benchmark(args.world, args.release, args.trust, settings))
+    return 0
+
+
+def _screenshots(args: argparse.Namespace) -> int:
+    from tastevec.simulations.page_screenshots import Inputs, small_inputs, take_screenshots
+
+    _make_folder(args.out)
+    _make_folder(args.scratch)
+    if args.world is None:
+        inputs = small_inputs(args.scratch)
+    else:
+        _require_world(args.world)
+        if args.release is None or args.trust is None:
+            raise TastevecError("--world needs --release and --trust")
+        inputs = Inputs(args.world, args.release, args.trust)
+    take_screenshots(inputs, args.scratch, args.out)
+    return 0
+
+
 def _world(args: argparse.Namespace) -> int:
     from tastevec.simulations.world.build import CARD_FILE, build_world
     from tastevec.simulations.world.sizes import world_size
@@ -198,6 +226,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     world.add_argument("--photos", type=Path, help="your own photo folder (default: bundled)")
     world.add_argument("--seed", type=int, default=0)
     world.set_defaults(handler=_world)
+
+    shots = commands.add_parser(
+        "screenshots", help="PNGs of the person's page (rate, ranking, status) in headless chromium"
+    )
+    shots.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder for page-*.png")
+    shots.add_argument("--world", type=Path, help="a photo world (default: the small one)")
+    shots.add_argument("--release", type=Path, help="a release forged on it")
+    shots.add_argument("--trust", type=Path, help="its public key")
+    shots.add_argument(
+        "--scratch", type=Path, default=Path("screenshots-work"), help="world, release, home"
+    )
+    shots.set_defaults(handler=_screenshots)
 
     bench = commands.add_parser("bench", help="run a benchmark and write its report")
     suites = bench.add_subparsers(title="benchmarks", metavar="SUITE", required=True)
@@ -325,6 +365,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-flower", action="store_true", help="skip the Flower transport comparison"
     )
     release.set_defaults(handler=_bench_release)
+    active = suites.add_parser(
+        "active", help="which photo next: active selection against random, same fit"
+    )
+    active.add_argument("--out", type=Path, default=RESULTS_DIR / "active-bench.md")
+    _world_release_arguments(active)
+    active.add_argument("--shots", type=_positive, nargs="+", default=[5, 10, 20])
+    active.add_argument("--draws", type=_positive, default=3)
+    active.add_argument("--people", type=_positive, help="test people per group (default: all)")
+    active.add_argument(
+        "--people-set", choices=("development", "final"), default="final", help="which people"
+    )
+    active.set_defaults(handler=_bench_active)
     return run(parser, argv)
 
 

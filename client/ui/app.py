@@ -59,6 +59,7 @@ class Session:
 
     undo: list[tuple[str, str, Rating | None]] = field(default_factory=list)  # id, sha, before
     skipped: set[str] = field(default_factory=set)
+    digests: dict[str, str] = field(default_factory=dict)  # photo id -> sha256, as rated here
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -113,6 +114,10 @@ def create_app(home: Home, access: Access, library: PhotoLibrary, work: Backgrou
     @app.get("/")
     def index() -> Response:
         return Response(_static("index.html"), media_type="text/html; charset=utf-8")
+
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        return Response(status_code=204)
 
     @app.get("/static/{name}")
     def static(name: str) -> Response:
@@ -189,9 +194,10 @@ def create_app(home: Home, access: Access, library: PhotoLibrary, work: Backgrou
         unreadable = work.unreadable()
         with session.lock:
             skipped = set(session.skipped)
+            rated_here = {i for i, sha in session.digests.items() if sha in rated}
         open_photos = [p for p in photos if p.id not in skipped and p.id not in unreadable]
         scored = [p for p in open_photos if p.id in known]
-        unscored = [p for p in open_photos if p.id not in known]
+        unscored = [p for p in open_photos if p.id not in known and p.id not in rated_here]
         unrated = sum(1 for p in scored if known[p.id].sha256 not in rated) + len(unscored)
         scale = _page_scale()
         if scored:
@@ -205,10 +211,23 @@ def create_app(home: Home, access: Access, library: PhotoLibrary, work: Backgrou
             chosen = choose_photos(rows, rated, 1)
             if chosen:
                 photo = by_path[chosen[0].path]
-                return {"id": photo.id, "how": "chosen", "unrated": unrated, "scale": scale}
+                return {
+                    "id": photo.id,
+                    "name": photo.path.name,
+                    "how": "chosen",
+                    "unrated": unrated,
+                    "scale": scale,
+                }
         if unscored:  # scores not ready yet: the first unscored photo, in order
-            return {"id": unscored[0].id, "how": "in order", "unrated": unrated, "scale": scale}
-        return {"id": None, "how": "done", "unrated": 0, "scale": scale}
+            first = unscored[0]
+            return {
+                "id": first.id,
+                "name": first.path.name,
+                "how": "in order",
+                "unrated": unrated,
+                "scale": scale,
+            }
+        return {"id": None, "name": None, "how": "done", "unrated": 0, "scale": scale}
 
     def _page_scale() -> str:
         if not home.ratings.exists():
@@ -235,6 +254,7 @@ def create_app(home: Home, access: Access, library: PhotoLibrary, work: Backgrou
             count = store.count()
         with session.lock:
             session.undo.append((photo.id, sha, before))
+            session.digests[photo.id] = sha
         return {"id": photo.id, "score": score, "scale": str(plan.scale), "ratings": count}
 
     @app.post("/api/skip")
@@ -296,6 +316,7 @@ def create_app(home: Home, access: Access, library: PhotoLibrary, work: Backgrou
         with session.lock:
             session.undo.clear()
             session.skipped.clear()
+            session.digests.clear()
         work.model_changed()
         return {"forgot": report.lines()}
 

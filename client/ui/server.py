@@ -6,7 +6,9 @@ port 0 (the default) gives a free port that is known before the URL is printed.
 
 from __future__ import annotations
 
+import faulthandler
 import logging
+import signal
 import socket
 import threading
 import webbrowser
@@ -43,6 +45,7 @@ def serve(home: Home, photos: Sequence[Path], port: int, *, open_browser: bool) 
     """Run the page until interrupted (Ctrl-C or SIGTERM); every acknowledged rating is in
     the ratings store already, so stopping loses nothing."""
     home.create()
+    faulthandler.register(signal.SIGUSR1)  # kill -USR1 PID prints every thread's stack
     library = PhotoLibrary(home)
     for folder in photos:
         library.add(folder)

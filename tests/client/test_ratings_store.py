@@ -379,3 +379,18 @@ def test_forget_deletes_every_rating_and_leaves_no_trace_in_the_file(tmp_path: P
         assert store.forget() == 0
     assert marker.encode() not in _files_bytes(db)
     assert os.path.getsize(db) < 100_000
+
+
+def test_one_rating_is_read_and_removed_by_its_digest_for_undo(store: RatingsStore) -> None:
+    _record(store, [_rating(1, 3), _rating(2, 5)])
+    assert store.rating(f"{1:064x}") == _rating(1, 3)
+    assert store.rating(f"{9:064x}") is None
+    assert store.remove(f"{1:064x}") is True
+    assert store.remove(f"{1:064x}") is False
+    assert [r.image_sha256 for r in store.ratings()] == [f"{2:064x}"]
+    # a replaced rating is put back as it was, its time included
+    before = store.rating(f"{2:064x}")
+    assert before is not None
+    _record(store, [_rating(2, 8, at="2025-01-01T00:00:00.000000+00:00")])
+    _record(store, [before])
+    assert store.rating(f"{2:064x}") == before

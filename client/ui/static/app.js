@@ -50,7 +50,8 @@ async function loadNext() {
     const next = await api("/api/next");
     const how = next.how === "chosen" ? "chosen to teach your model most"
       : next.how === "in order" ? "in folder order while scores are computed" : "";
-    $("rate-info").textContent = next.unrated + " unrated" + (how ? "; this one " + how : "");
+    $("rate-info").textContent = (next.name ? next.name + " · " : "") + next.unrated +
+      " unrated" + (how ? "; this one " + how : "");
     if (next.id === null) {
       current = null;
       $("photo").hidden = true;
@@ -65,6 +66,7 @@ async function loadNext() {
     $("photo").src = "/api/photos/" + next.id + "/view";
     $("photo").dataset.id = next.id;
     $("photo").dataset.how = next.how;
+    $("photo").dataset.name = next.name;
   } catch (error) {
     message("rate-message", error.message);
   }

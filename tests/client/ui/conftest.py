@@ -5,12 +5,12 @@ starts and stops it by PID."""
 from __future__ import annotations
 
 import os
-import queue
+import re
 import shutil
 import signal
 import subprocess
 import sys
-import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,33 +80,25 @@ def page_home(release: Path, trust: Path, tmp_path: Path) -> Path:
 
 
 def start_page(home: Path, photos: Path) -> Page:
+    """Start the page's server; its output goes to HOME/../page.log (shown when a test fails)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [CLIENT, "ui", "--home", str(home), "--photos", str(photos), "--no-browser"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-
-    def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.put(line)
-
-    threading.Thread(target=pump, daemon=True).start()
-    seen = []
-    try:
-        while True:
-            line = lines.get(timeout=START_TIMEOUT_S)
-            seen.append(line)
-            if "http://127.0.0.1:" in line:
-                url = line[line.index("http://") :].strip()
-                return Page(process, url, home, photos)
-    except queue.Empty:
-        stop_page(process)
-        raise AssertionError(f"the page did not start: {''.join(seen)}") from None
+    log = home.parent / "page.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [CLIENT, "ui", "--home", str(home), "--photos", str(photos), "--no-browser"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline and process.poll() is None:
+        found = re.search(r"http://127\.0\.0\.1:\d+/\?token=\S+", log.read_text())
+        if found:
+            return Page(process, found.group(0), home, photos)
+        time.sleep(0.1)
+    stop_page(process)
+    raise AssertionError(f"the page did not start: {log.read_text()}")
 
 
 def stop_page(process: subprocess.Popen[str]) -> None:
@@ -126,3 +118,30 @@ def page(page_home: Path, photo_folder: Path) -> Iterator[Page]:
         yield started
     finally:
         stop_page(started.process)
+        print((page_home.parent / "page.log").read_text())  # shown when the test fails
+
+
+def chromium_path() -> str | None:
+    """Debian's chromium (installed by `make browser`), or where TASTEVEC_CHROMIUM says."""
+    return os.environ.get("TASTEVEC_CHROMIUM") or shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """A headless Chromium driven by Playwright. Without one the browser tests skip, except
+    under CI=true, where they fail: CI runs `make test`, which installs it."""
+    path = chromium_path()
+    if path is None:
+        message = "no chromium on PATH (make browser installs Debian's)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    args = ["--no-sandbox"] if os.geteuid() == 0 else []  # the sandbox refuses root
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=path, args=args, headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()

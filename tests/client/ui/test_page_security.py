@@ -3,7 +3,9 @@ secret, a wrong one, a foreign Host, a cross-site change, paths out of the folde
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -188,3 +190,20 @@ def test_a_link_out_of_a_folder_is_never_served(served: tuple[Page, Path]) -> No
         assert http.get(f"/api/photos/{some}/huge").status_code == 404
         added = http.post("/api/folders", json={"path": "/nonexistent"}, headers=origin(page))
         assert added.status_code == 400 and "not found" in added.json()["error"]
+
+
+def test_killing_the_server_loses_no_acknowledged_rating(page: Page) -> None:
+    with client(page) as http:
+        done = []
+        for stars in (2, 5, 3):
+            target = http.get("/api/next").json()["id"]
+            answer = http.post(
+                "/api/rate", json={"id": target, "stars": stars}, headers=origin(page)
+            )
+            assert answer.status_code == 200, answer.text
+            done.append(answer.json()["score"])
+    os.kill(page.process.pid, signal.SIGKILL)
+    page.process.wait(timeout=30)
+    with RatingsStore.open(page.home / "ratings.sqlite") as store:
+        assert sorted(r.score for r in store.ratings()) == sorted(done)
+        assert str(store.scale()) == "1-5"
