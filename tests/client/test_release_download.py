@@ -192,6 +192,8 @@ class Malicious(ReleaseServicer):
                 time.sleep(STALL + 3)
             if index == 1 and self.mode == "offset":
                 chunk.offset += 1
+            if index == 1 and self.mode == "huge-chunk":  # over the client's message limit
+                chunk.data = chunk.data * (9 * 2**20 // len(chunk.data) + 1)
             end = chunk.offset + len(chunk.data)
             yield chunk
         if self.mode == "endless":
@@ -218,6 +220,7 @@ def start_malicious(store: ReleaseStore, mode: str) -> tuple[grpc.Server, int]:
         ("blob", "its bytes have sha256"),
         ("mix", "the server says it has 4096 bytes"),
         ("offset", "a chunk at byte"),
+        ("huge-chunk", "RESOURCE_EXHAUSTED"),
         ("endless", "more than the manifest's"),
         ("stall", "the server stalled"),
     ],
