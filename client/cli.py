@@ -329,7 +329,7 @@ def _print_release(home: Home) -> str | None:
         print(f"release: DOES NOT VERIFY: {exc}; pull a release again to repair it")
         return None
     if release is None:
-        print("release: none (tastevec-client pull --from-dir RELEASE --trust KEY.pub)")
+        print("release: none (tastevec-client pull --server HOST:PORT --trust KEY.pub)")
         return None
     manifest = release.manifest
     sources = ", ".join(e.source for e in manifest.task_vectors)

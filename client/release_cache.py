@@ -182,8 +182,8 @@ def load_current_release(home: Home) -> InstalledRelease:
     release_id = current_release_id(home)
     if release_id is None:
         raise ReleaseError(
-            f"no release installed in {home.root}; run: tastevec-client pull --from-dir "
-            "RELEASE --trust KEY.pub"
+            f"no release installed in {home.root}; run: tastevec-client pull --server "
+            "HOST:PORT --trust KEY.pub (or --from-dir RELEASE --trust KEY.pub)"
         )
     root = release_folder(home, release_id)
     if not (root / MANIFEST_FILE).is_file():
