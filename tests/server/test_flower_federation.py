@@ -4,10 +4,8 @@ the sharers' fits, signed, as a new release sharing every blob with the old one;
 clipped; the opted-out device sent no key, vector or count; what the others sent holds only
 masked integers, no coefficient."""
 
-import csv
 import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +13,9 @@ import pytest
 import torch
 from flwr.simulation import run_simulation
 
-from tastevec.client.cli import main as client_main
 from tastevec.client.flower_client import NOT_SHARING, client_app
 from tastevec.client.home import Home
 from tastevec.client.personal_profile import load_profile
-from tastevec.common.datasets.catalog import load_people_ratings
 from tastevec.common.release import BLOB_DIR, verify_release
 from tastevec.common.release_model import load_release_prior
 from tastevec.common.shared_statistics import StatisticsEncoding, largest_encoded
@@ -55,31 +51,6 @@ def capture_mod(folder: Path):  # type: ignore[no-untyped-def]
         return reply
 
     return mod
-
-
-@pytest.fixture
-def federation(world: Path, release: Path, trust: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
-    manifest = verify_release(release, load_public_key(trust))
-    releases = tmp_path / "releases"
-    shutil.copytree(release, releases / manifest.release_id)
-    homes = tmp_path / "homes"
-    people = load_people_ratings("real_cur", world / "databases" / "real_cur").split("test")
-    people += load_people_ratings("para", world / "databases" / "para").split("test")
-    for index in range(PEOPLE):
-        home = homes / f"person-{index}"
-        ratings = tmp_path / f"ratings-{index}.csv"
-        with ratings.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["image", "score"])
-            for item in people[index].ratings:
-                writer.writerow([item.path, item.raw])
-        scale = "1-5"
-        args = ["--home", str(home)]
-        assert client_main(["pull", *args, "--from-dir", str(release), "--trust", str(trust)]) == 0
-        assert client_main(["rate", *args, "--csv", str(ratings), "--scale", scale]) == 0
-        if index in SHARING:
-            assert client_main(["share", "on", *args]) == 0
-    return releases, homes, manifest.release_id
 
 
 @pytest.mark.slow
