@@ -67,7 +67,7 @@ def test_secure_aggregation_publishes_the_clear_text_prior_and_opted_out_devices
     run_simulation(
         server_app=server_app(
             releases=str(releases),
-            **{"release-id": start, "key": str(release_key), "min-people": 3},
+            **{"release-id": start, "key": str(release_key), "min-people": 3, "rounds": 2},
         ),
         client_app=client_app(
             homes=homes, releases=releases, trust=trust, extra_mods=[capture_mod(captured)]
@@ -76,8 +76,9 @@ def test_secure_aggregation_publishes_the_clear_text_prior_and_opted_out_devices
         backend_config={"client_resources": {"num_cpus": 1, "num_gpus": 0.0}},
     )
     rounds = [json.loads(line) for line in (releases / ROUNDS_LOG).read_text().splitlines()]
-    assert rounds == [{"round": 1, "people": 3, "published": rounds[0]["published"], "why": None}]
-    published = releases / rounds[0]["published"]
+    assert [(r["round"], r["people"], r["why"]) for r in rounds] == [(1, 3, None), (2, 3, None)]
+    first, second = (r["published"] for r in rounds)
+    published = releases / first
     manifest = verify_release(published, load_public_key(trust))
     assert manifest.notes["prior_of"] == start
     prior = load_release_prior(published, manifest, "block")
@@ -101,6 +102,21 @@ def test_secure_aggregation_publishes_the_clear_text_prior_and_opted_out_devices
     assert set(new) - set(old) == {manifest.prior("block").blob.sha256}
     assert all(new[name] == old[name] for name in old)
 
+    # round 2: the sharers pulled round 1's release (one new blob: the prior), fitted with its
+    # prior, and round 2's prior is their clear-text mean again, published on top of it
+    refits = []
+    for index in SHARING:
+        home = Home(homes / f"person-{index}")
+        assert len(list(home.blobs.iterdir())) == len(old) + 1
+        profile = load_profile(home.profiles, first)
+        assert profile.summary["prior_people"] == 3
+        refits.append(np.array(profile.coefficients))
+    later = verify_release(releases / second, load_public_key(trust))
+    assert later.notes["prior_of"] == first
+    again = load_release_prior(releases / second, later, "block")
+    assert again is not None
+    assert torch.allclose(again.mean, torch.tensor(np.stack(refits)).mean(0).float(), atol=1e-4)
+
     # the opted-out device fitted locally and answered with an error and no content
     home = Home(homes / "person-3")
     assert load_profile(home.profiles, start).ratings > 0
@@ -109,11 +125,12 @@ def test_secure_aggregation_publishes_the_clear_text_prior_and_opted_out_devices
     }
     assert len(replies) == PEOPLE
     silent = [r for r in replies.values() if all(x["error"] for x in r)]
-    assert len(silent) == 1 and len(silent[0]) == 1 and set(silent[0][0]) == {"error"}
+    assert len(silent) == 1 and len(silent[0]) == 2  # one question a round, one error each
+    assert all(set(reply) == {"error"} for reply in silent[0])
     for node in replies.values():
         if node is silent[0]:
             continue
-        assert len(node) == 5  # whether it shares, then the four SecAgg+ stages
+        assert len(node) == 2 * 5  # a round: whether it shares, then SecAgg+'s four stages
         for reply in node:
             assert not reply["error"] and all(n == 0 for n in reply["arrays"].values())
             assert reply["floats"] == []  # no coefficient, no rating in the clear
