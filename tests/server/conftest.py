@@ -46,3 +46,15 @@ def make_federation(
 def federation(world: Path, release: Path, trust: Path, tmp_path: Path) -> tuple[Path, Path, str]:
     """(releases folder, homes folder, the starting release id) for PEOPLE people."""
     return make_federation(world, release, trust, tmp_path, PEOPLE, SHARING)
+
+
+@pytest.fixture
+def make_people(world: Path, release: Path, trust: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """make_people(name, people, sharing): a federation of its own under tmp_path / name."""
+
+    def make(name: str, people: int, sharing: tuple[int, ...]) -> tuple[Path, Path, str]:
+        folder = tmp_path / name
+        folder.mkdir()
+        return make_federation(world, release, trust, folder, people, sharing)
+
+    return make
