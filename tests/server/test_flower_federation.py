@@ -5,6 +5,7 @@ clipped; the opted-out device sent no key, vector or count; what the others sent
 masked integers, no coefficient."""
 
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -55,11 +56,13 @@ def capture_mod(folder: Path):  # type: ignore[no-untyped-def]
 
 @pytest.mark.slow
 def test_secure_aggregation_publishes_the_clear_text_prior_and_opted_out_devices_send_nothing(
-    federation,
+    federation,  # type: ignore[no-untyped-def]
     release_key: Path,
     trust: Path,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     releases, homes, start = federation
     captured = tmp_path / "captured"
     captured.mkdir()
@@ -101,6 +104,13 @@ def test_secure_aggregation_publishes_the_clear_text_prior_and_opted_out_devices
     new = {p.name: p.stat().st_ino for p in (published / BLOB_DIR).iterdir()}
     assert set(new) - set(old) == {manifest.prior("block").blob.sha256}
     assert all(new[name] == old[name] for name in old)
+
+    # the server's log and its stored state hold counts and ids, no one's coefficients
+    assert all(set(r) == {"round", "people", "published", "why"} for r in rounds)
+    individual = {repr(float(v)) for fit in fits for v in fit.ravel()}
+    individual |= {f"{float(v):.4f}" for fit in fits for v in fit.ravel()}
+    assert "prior from 3 people published" in caplog.text  # the server's log was read
+    assert not [v for v in individual if v in caplog.text]
 
     # round 2: the sharers pulled round 1's release (one new blob: the prior), fitted with its
     # prior, and round 2's prior is their clear-text mean again, published on top of it
