@@ -125,6 +125,18 @@ def _bench_paper(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_federation(args: argparse.Namespace) -> int:
+    from tastevec.simulations.bench_federation import run_federation_benchmark
+
+    _make_folder(args.out.parent)
+    _require_world(args.world)
+    report = run_federation_benchmark(
+        args.world, args.release, args.trust, args.key, args.scratch, args.people, args.rounds
+    )
+    _write_report(args.out, report)
+    return 0
+
+
 def _loader_option(text: str) -> tuple[str, object]:
     """NAME=VALUE, VALUE read as JSON when it is JSON (a list of ids, a number), else text."""
     name, equals, value = text.partition("=")
@@ -377,6 +389,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--people-set", choices=("development", "final"), default="final", help="which people"
     )
     active.set_defaults(handler=_bench_active)
+    federation = suites.add_parser(
+        "federation",
+        help="the Flower apps over simulated people; SecAgg+ priors against the clear text",
+    )
+    federation.add_argument("--out", type=Path, default=RESULTS_DIR / "federation-bench.md")
+    _world_release_arguments(federation)
+    federation.add_argument("--key", type=Path, required=True, help="the release's private key")
+    federation.add_argument("--people", type=_positive, default=20)
+    federation.add_argument("--rounds", type=_positive, default=1)
+    federation.add_argument(
+        "--scratch",
+        type=Path,
+        default=Path("federation-bench"),
+        help="an empty folder for the homes and releases (default: %(default)s)",
+    )
+    federation.set_defaults(handler=_bench_federation)
     return run(parser, argv)
 
 

@@ -4,10 +4,9 @@ the sharers' fits, signed, as a new release sharing every blob with the old one;
 clipped; the opted-out device sent no key, vector or count; what the others sent holds only
 masked integers, no coefficient."""
 
-import csv
 import json
+import logging
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +14,9 @@ import pytest
 import torch
 from flwr.simulation import run_simulation
 
-from tastevec.client.cli import main as client_main
 from tastevec.client.flower_client import NOT_SHARING, client_app
 from tastevec.client.home import Home
 from tastevec.client.personal_profile import load_profile
-from tastevec.common.datasets.catalog import load_people_ratings
 from tastevec.common.release import BLOB_DIR, verify_release
 from tastevec.common.release_model import load_release_prior
 from tastevec.common.shared_statistics import StatisticsEncoding, largest_encoded
@@ -57,38 +54,15 @@ def capture_mod(folder: Path):  # type: ignore[no-untyped-def]
     return mod
 
 
-@pytest.fixture
-def federation(world: Path, release: Path, trust: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
-    manifest = verify_release(release, load_public_key(trust))
-    releases = tmp_path / "releases"
-    shutil.copytree(release, releases / manifest.release_id)
-    homes = tmp_path / "homes"
-    people = load_people_ratings("real_cur", world / "databases" / "real_cur").split("test")
-    people += load_people_ratings("para", world / "databases" / "para").split("test")
-    for index in range(PEOPLE):
-        home = homes / f"person-{index}"
-        ratings = tmp_path / f"ratings-{index}.csv"
-        with ratings.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["image", "score"])
-            for item in people[index].ratings:
-                writer.writerow([item.path, item.raw])
-        scale = "1-5"
-        args = ["--home", str(home)]
-        assert client_main(["pull", *args, "--from-dir", str(release), "--trust", str(trust)]) == 0
-        assert client_main(["rate", *args, "--csv", str(ratings), "--scale", scale]) == 0
-        if index in SHARING:
-            assert client_main(["share", "on", *args]) == 0
-    return releases, homes, manifest.release_id
-
-
 @pytest.mark.slow
 def test_secure_aggregation_publishes_the_clear_text_prior_and_opted_out_devices_send_nothing(
-    federation,
+    federation,  # type: ignore[no-untyped-def]
     release_key: Path,
     trust: Path,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     releases, homes, start = federation
     captured = tmp_path / "captured"
     captured.mkdir()
@@ -96,7 +70,7 @@ def test_secure_aggregation_publishes_the_clear_text_prior_and_opted_out_devices
     run_simulation(
         server_app=server_app(
             releases=str(releases),
-            **{"release-id": start, "key": str(release_key), "min-people": 3},
+            **{"release-id": start, "key": str(release_key), "min-people": 3, "rounds": 2},
         ),
         client_app=client_app(
             homes=homes, releases=releases, trust=trust, extra_mods=[capture_mod(captured)]
@@ -105,8 +79,9 @@ def test_secure_aggregation_publishes_the_clear_text_prior_and_opted_out_devices
         backend_config={"client_resources": {"num_cpus": 1, "num_gpus": 0.0}},
     )
     rounds = [json.loads(line) for line in (releases / ROUNDS_LOG).read_text().splitlines()]
-    assert rounds == [{"round": 1, "people": 3, "published": rounds[0]["published"], "why": None}]
-    published = releases / rounds[0]["published"]
+    assert [(r["round"], r["people"], r["why"]) for r in rounds] == [(1, 3, None), (2, 3, None)]
+    first, second = (r["published"] for r in rounds)
+    published = releases / first
     manifest = verify_release(published, load_public_key(trust))
     assert manifest.notes["prior_of"] == start
     prior = load_release_prior(published, manifest, "block")
@@ -130,6 +105,28 @@ def test_secure_aggregation_publishes_the_clear_text_prior_and_opted_out_devices
     assert set(new) - set(old) == {manifest.prior("block").blob.sha256}
     assert all(new[name] == old[name] for name in old)
 
+    # the server's log and its stored state hold counts and ids, no one's coefficients
+    assert all(set(r) == {"round", "people", "published", "why"} for r in rounds)
+    individual = {repr(float(v)) for fit in fits for v in fit.ravel()}
+    individual |= {f"{float(v):.4f}" for fit in fits for v in fit.ravel()}
+    assert "prior from 3 people published" in caplog.text  # the server's log was read
+    assert not [v for v in individual if v in caplog.text]
+
+    # round 2: the sharers pulled round 1's release (one new blob: the prior), fitted with its
+    # prior, and round 2's prior is their clear-text mean again, published on top of it
+    refits = []
+    for index in SHARING:
+        home = Home(homes / f"person-{index}")
+        assert len(list(home.blobs.iterdir())) == len(old) + 1
+        profile = load_profile(home.profiles, first)
+        assert profile.summary["prior_people"] == 3
+        refits.append(np.array(profile.coefficients))
+    later = verify_release(releases / second, load_public_key(trust))
+    assert later.notes["prior_of"] == first
+    again = load_release_prior(releases / second, later, "block")
+    assert again is not None
+    assert torch.allclose(again.mean, torch.tensor(np.stack(refits)).mean(0).float(), atol=1e-4)
+
     # the opted-out device fitted locally and answered with an error and no content
     home = Home(homes / "person-3")
     assert load_profile(home.profiles, start).ratings > 0
@@ -138,11 +135,12 @@ def test_secure_aggregation_publishes_the_clear_text_prior_and_opted_out_devices
     }
     assert len(replies) == PEOPLE
     silent = [r for r in replies.values() if all(x["error"] for x in r)]
-    assert len(silent) == 1 and len(silent[0]) == 1 and set(silent[0][0]) == {"error"}
+    assert len(silent) == 1 and len(silent[0]) == 2  # one question a round, one error each
+    assert all(set(reply) == {"error"} for reply in silent[0])
     for node in replies.values():
         if node is silent[0]:
             continue
-        assert len(node) == 5  # whether it shares, then the four SecAgg+ stages
+        assert len(node) == 2 * 5  # a round: whether it shares, then SecAgg+'s four stages
         for reply in node:
             assert not reply["error"] and all(n == 0 for n in reply["arrays"].values())
             assert reply["floats"] == []  # no coefficient, no rating in the clear
