@@ -87,6 +87,7 @@ class ServerProcess:
 
 
 def run_release_benchmark(scratch: Path, settings: ReleaseBenchSettings) -> str:
+    scratch = scratch.resolve()  # Flower's app runs in a folder of its own: absolute paths
     if scratch.exists():
         shutil.rmtree(scratch)
     scratch.mkdir(parents=True)
@@ -102,6 +103,7 @@ def run_release_benchmark(scratch: Path, settings: ReleaseBenchSettings) -> str:
         task_vector_bytes=sizes,
     )
     release_bytes = sum(r.size for r in base.blobs())
+    load_before = os.getloadavg()[0]
     store = ReleaseStore.open(scratch / "store", trust=public)
     store.publish_from_dir(scratch / "r1")
     server = ServerProcess(store.root)
@@ -162,6 +164,7 @@ def run_release_benchmark(scratch: Path, settings: ReleaseBenchSettings) -> str:
         prior_delta = pull_from_server(device, target, options).bytes_fetched
     finally:
         server.stop()
+    load_after = os.getloadavg()[0]
     mb = release_bytes / 1e6
     lines += [
         "# Release service benchmark",
@@ -172,6 +175,10 @@ def run_release_benchmark(scratch: Path, settings: ReleaseBenchSettings) -> str:
         "process; clients in the benchmark's process. Command: `tastevec-sim bench release`.",
         "",
         *machine_table(describe_machine()),
+        "",
+        f"Load on the machine (1-minute load average, other work included): {load_before:.1f} "
+        f"at the start, {load_after:.1f} at the end (on a shared machine the figures move by "
+        "tens of percent between runs).",
         "",
         f"## Pull throughput vs a plain socket copy (best of {settings.repeats}, alternated)",
         "",
