@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -197,11 +198,13 @@ def _stream_into(
     received: list[int],
 ) -> None:
     """Append the blob's bytes from where `part` ends, checking offsets, size and, at the
-    end, the sha256 of the whole; grpc.RpcError passes through for the caller to retry."""
+    end, the sha256 of the whole; grpc.RpcError passes through for the caller to retry.
+    The chunks are received here and hashed and written by a `_BlobWriter` thread, so the
+    next chunk arrives while the last is hashed and written."""
     offset = _partial_size(part.parent, ref)
     digest = hashlib.sha256()
     descriptor = os.open(part, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
-    with os.fdopen(descriptor, "r+b") as handle:
+    with os.fdopen(descriptor, "r+b", buffering=0) as handle:
         while offset and (held := handle.read(min(1 << 20, offset - handle.tell()))):
             digest.update(held)
         handle.seek(offset)
@@ -209,6 +212,7 @@ def _stream_into(
         request = serde.blob_request_to_proto(BlobRequest(ref.sha256, offset))
         stream = stub.FetchBlob(request, timeout=options.blob_deadline)
         watchdog = _Watchdog(options.stall_seconds, stream.cancel)
+        writer = _BlobWriter(handle, digest)
         first = True
         try:
             for message in stream:
@@ -219,11 +223,11 @@ def _stream_into(
                     problem = f"the server says it has {chunk.size} bytes, the manifest {ref.size}"
                 if problem is not None:
                     stream.cancel()
+                    writer.finish()
                     _discard(handle, part)
                     raise ReleaseError(f"{what}: {problem}; refused")
                 first = False
-                handle.write(chunk.data)
-                digest.update(chunk.data)
+                writer.put(chunk.data)
                 offset += len(chunk.data)
                 received[0] += len(chunk.data)
                 if on_chunk is not None:
@@ -237,7 +241,7 @@ def _stream_into(
             raise
         finally:
             watchdog.stop()
-            handle.flush()
+            writer.finish()  # every chunk received is written (and hashed) before we go on
             os.fsync(handle.fileno())
         if offset != ref.size:
             raise ReleaseError(f"{what}: the stream ended at byte {offset} of {ref.size}")
@@ -247,6 +251,50 @@ def _stream_into(
                 f"{what}: its bytes have sha256 {digest.hexdigest()[:12]}, the signed manifest "
                 f"says {ref.sha256[:12]}; refused (a tampered or mixed-up blob)"
             )
+
+
+class _BlobWriter:
+    """Hashes and writes a blob's chunks in a thread of its own (hashlib and file writes
+    release the GIL), fed through a bounded queue: at most `depth` chunks wait in memory.
+    A write that fails (a full disk) is raised by the next `put` or by `finish`."""
+
+    def __init__(self, handle: BinaryIO, digest: hashlib._Hash, depth: int = 8) -> None:
+        self._handle = handle
+        self._digest = digest
+        self._queue: queue.Queue[bytes | None] = queue.Queue(depth)
+        self._error: BaseException | None = None
+        self._finished = False
+        self._thread = threading.Thread(target=self._run, daemon=True, name="pull-writer")
+        self._thread.start()
+
+    def put(self, data: bytes) -> None:
+        self._raise_error()
+        self._queue.put(data)
+
+    def finish(self) -> None:
+        """Wait until every chunk put is written and hashed; raise a write's error."""
+        if not self._finished:
+            self._finished = True
+            self._queue.put(None)
+            self._thread.join()
+        self._raise_error()
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _run(self) -> None:
+        while (data := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # drain, so that a producer never blocks on a full queue
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[self._handle.write(view) or 0 :]
+                self._digest.update(data)
+            except BaseException as exc:  # handed to the receiving thread
+                self._error = exc
 
 
 def _chunk_problem(at: int, length: int, expected: int, ref: BlobRef) -> str | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -51,7 +52,13 @@ def write_blob(root: Path, data: bytes) -> BlobRef:
 
 
 def link_blob(
-    root: Path, source_root: Path, ref: BlobRef, *, copy: bool = False, mode: int = BLOB_MODE
+    root: Path,
+    source_root: Path,
+    ref: BlobRef,
+    *,
+    copy: bool = False,
+    mode: int = BLOB_MODE,
+    check: bool = True,
 ) -> None:
     """Make the blob `ref` of the release at `source_root` part of the one at `root`.
 
@@ -59,12 +66,21 @@ def link_blob(
     either way the installed file is checked against `ref` before it takes the blob's name,
     and a damaged file already there is replaced. Copy when the two must not share a file: a
     device's cache and the folder it pulled from.
+
+    `check=False` reads no blob: a file already at `root` is kept only when it is the very
+    file at `source_root` (a hard link), anything else is replaced by a link (or copy) of the
+    source. Only for a caller that verifies the whole release at `root` afterwards, before
+    using it (the device's cache: `install_release`, then `make_current`), so every blob is
+    hashed once on the installed file rather than three times on the way there.
     """
     source = blob_path(source_root, ref.sha256)
     target = blob_path(root, ref.sha256)
-    if _blob_problem(target, ref) is None:
+    if not check:
+        if _same_file(source, target):
+            return
+    elif _blob_problem(target, ref) is None:
         return
-    problem = _blob_problem(source, ref)
+    problem = _blob_problem(source, ref) if check else (None if source.is_file() else "is missing")
     if problem is not None:
         raise ReleaseError(f"release {source_root}: blob {ref.sha256[:12]} {problem}")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -79,7 +95,7 @@ def link_blob(
             os.link(source, temp)
         except OSError:  # another filesystem, or one without hard links
             _copy_durably(source, temp, mode)
-        problem = _blob_problem(temp, ref)
+        problem = _blob_problem(temp, ref) if check else None
         if problem is not None:
             raise ReleaseError(f"release {source_root}: blob {ref.sha256[:12]} {problem}")
         os.replace(temp, target)
@@ -148,6 +164,18 @@ def missing_blobs(manifest: Manifest, have: Iterable[str]) -> tuple[BlobRef, ...
     """The blobs of `manifest` whose sha256 is not in `have`, in manifest order."""
     held = set(have)
     return tuple(ref for ref in manifest.blobs() if ref.sha256 not in held)
+
+
+def _same_file(source: Path, target: Path) -> bool:
+    """Whether `target` (not followed, were it a link) is the very file `source` is."""
+    try:
+        held, wanted = target.lstat(), source.lstat()
+    except FileNotFoundError:
+        return False
+    return stat.S_ISREG(held.st_mode) and (held.st_dev, held.st_ino) == (
+        wanted.st_dev,
+        wanted.st_ino,
+    )
 
 
 def _copy_durably(source: Path, target: Path, mode: int) -> None:

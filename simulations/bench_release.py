@@ -87,6 +87,7 @@ class ServerProcess:
 
 
 def run_release_benchmark(scratch: Path, settings: ReleaseBenchSettings) -> str:
+    scratch = scratch.resolve()  # Flower's app runs in a folder of its own: absolute paths
     if scratch.exists():
         shutil.rmtree(scratch)
     scratch.mkdir(parents=True)
@@ -102,6 +103,7 @@ def run_release_benchmark(scratch: Path, settings: ReleaseBenchSettings) -> str:
         task_vector_bytes=sizes,
     )
     release_bytes = sum(r.size for r in base.blobs())
+    load_before = os.getloadavg()[0]
     store = ReleaseStore.open(scratch / "store", trust=public)
     store.publish_from_dir(scratch / "r1")
     server = ServerProcess(store.root)
@@ -162,6 +164,7 @@ def run_release_benchmark(scratch: Path, settings: ReleaseBenchSettings) -> str:
         prior_delta = pull_from_server(device, target, options).bytes_fetched
     finally:
         server.stop()
+    load_after = os.getloadavg()[0]
     mb = release_bytes / 1e6
     lines += [
         "# Release service benchmark",
@@ -173,6 +176,10 @@ def run_release_benchmark(scratch: Path, settings: ReleaseBenchSettings) -> str:
         "",
         *machine_table(describe_machine()),
         "",
+        f"Load on the machine (1-minute load average, other work included): {load_before:.1f} "
+        f"at the start, {load_after:.1f} at the end (on a shared machine the figures move by "
+        "tens of percent between runs).",
+        "",
         f"## Pull throughput vs a plain socket copy (best of {settings.repeats}, alternated)",
         "",
         "| transfer | seconds | MB/s |",
@@ -180,8 +187,9 @@ def run_release_benchmark(scratch: Path, settings: ReleaseBenchSettings) -> str:
         f"| `pull --server`, transfer: manifest + every blob over gRPC into the cache, "
         f"signature and each blob's sha256 checked as it arrives | {transfer_s:.2f} | "
         f"{mb / transfer_s:.0f} |",
-        f"| `pull --server`, end to end: transfer, then installed and verified again in full "
-        f"(the cache's `install_release` + `make_current`) | {pull_s:.2f} | {mb / pull_s:.0f} |",
+        f"| `pull --server`, end to end: transfer, then installed (hard links, no blob read: "
+        f"`install_release`) and every installed blob verified once more (`make_current`) | "
+        f"{pull_s:.2f} | {mb / pull_s:.0f} |",
         f"| plain TCP socket copy into files (sendfile, fsync, no checks) | {copy_s:.2f} | "
         f"{mb / copy_s:.0f} |",
         f"| **ratio transfer / socket** | | **{copy_s / transfer_s:.2f}** (target >= 0.5) |",

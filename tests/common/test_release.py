@@ -230,6 +230,31 @@ def test_linking_refuses_a_changed_or_missing_source_blob(release: Release, tmp_
     assert not (tmp_path / "r2").exists()
 
 
+def test_unchecked_linking_keeps_only_the_same_file_and_verify_still_catches_a_bad_source(
+    release: Release, tmp_path: Path
+) -> None:
+    root = tmp_path / "r2"
+    for ref in release.manifest.blobs():
+        link_blob(root, release.root, ref, check=False)
+    ref = release.manifest.task_vector("ava").blob
+    target = blob_path(root, ref.sha256)
+    inode = target.stat().st_ino
+    link_blob(root, release.root, ref, check=False)  # the same file: kept
+    assert target.stat().st_ino == inode
+    target.unlink()
+    target.write_bytes(b"not the blob")  # another file under the name: replaced by a link
+    link_blob(root, release.root, ref, check=False)
+    assert target.stat().st_ino == blob_path(release.root, ref.sha256).stat().st_ino
+    flip_byte(blob_path(release.root, ref.sha256))  # unchecked: linked as it is, then refused
+    (root / MANIFEST_FILE).hardlink_to(release.root / MANIFEST_FILE)
+    (root / SIGNATURE_FILE).hardlink_to(release.root / SIGNATURE_FILE)
+    with pytest.raises(ReleaseError, match=rf"blob {ref.sha256[:12]} .*has sha256"):
+        verify_release(root, release.key.public_key())
+    blob_path(release.root, ref.sha256).unlink()
+    with pytest.raises(ReleaseError, match="is missing"):
+        link_blob(tmp_path / "r3", release.root, ref, check=False)
+
+
 def test_writing_a_blob_twice_keeps_the_first_file_and_repairs_a_bad_one(tmp_path: Path) -> None:
     data = random_bytes(5, 4096)
     ref = write_blob(tmp_path, data)
