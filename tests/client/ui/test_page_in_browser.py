@@ -103,6 +103,7 @@ def test_rate_undo_fit_rank_and_forget(browser: Browser, page: Page) -> None:
         expect(tab.locator("#status-fit")).to_have_attribute("data-fitted", "yes")
         expect(tab.locator("#status-ratings")).to_contain_text("6 on scale 1-5")
 
+        assert any((page.home / "thumbnails").rglob("*.jpg"))  # made once, kept in the home
         tab.click("#forget")
         tab.click("#forget-confirm")
         expect(tab.locator("#status-message")).to_have_attribute("data-done", "yes")
@@ -110,6 +111,7 @@ def test_rate_undo_fit_rank_and_forget(browser: Browser, page: Page) -> None:
         expect(tab.locator("body")).to_have_attribute("data-ratings", "0")
         assert store_count(page.home) == 0
         assert not profile_path(home.profiles, release_id).exists()
+        assert not home.thumbnails.exists()
         assert errors == []
     finally:
         context.close()
