@@ -24,6 +24,7 @@ from .conftest import Page
 
 WAIT_MS = 240_000
 ANY_ID = re.compile(r"^[0-9a-f]{24}$")
+expect.set_options(timeout=WAIT_MS)  # every wait, also those that name no timeout
 
 
 def store_count(home: Path) -> int:
