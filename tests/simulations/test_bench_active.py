@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tastevec.simulations.bench_active import ActiveSettings, run_active_benchmark
 from tastevec.simulations.people_split import people_set, split_people
 from tastevec.simulations.personalize_people import TEST_GROUPS, load_people
@@ -21,6 +23,7 @@ def test_people_fall_on_one_side_whatever_the_order(world: Path) -> None:
     assert all(people_set(p) == "final" for p in final)
 
 
+@pytest.mark.slow
 def test_report_compares_active_and_random_with_an_interval(
     world: Path, release: Path, trust: Path
 ) -> None:

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import Browser, expect
 from playwright.sync_api import Page as BrowserPage
 
@@ -62,6 +63,7 @@ def complete_ranking(tab: BrowserPage, *, not_generation: str | None = None) -> 
     return [*rows, gallery.get_attribute("data-generation")]
 
 
+@pytest.mark.slow
 def test_rate_undo_fit_rank_and_forget(browser: Browser, page: Page) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     tab = context.new_page()
