@@ -1,5 +1,5 @@
-"""`forget`: delete everything a person's home holds about them — ratings, profiles and the
-image cache — and always succeed at deleting.
+"""`forget`: delete everything a person's home holds about them — ratings, profiles, the
+image cache and the page's thumbnails — and always succeed at deleting.
 
 The ratings go first, in one transaction that also stops any import running meanwhile (see
 RatingsStore.forget). A ratings database that cannot be opened as one (damaged, of another
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,12 @@ def forget_home(home: Home) -> ForgetReport:
         delete_cache(home.image_cache)
     except TastevecError as exc:
         failures.append(str(exc))
+    try:
+        shutil.rmtree(home.thumbnails)  # the page's copies of the photos
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        failures.append(f"cannot delete thumbnails {home.thumbnails}: {exc.strerror or exc}")
     if failures:
         raise RatingsError("forget could not delete everything: " + "; ".join(failures))
     return ForgetReport(ratings, profiles, damaged)

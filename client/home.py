@@ -92,6 +92,11 @@ class Home:
         return self.root / "profiles"
 
     @property
+    def thumbnails(self) -> Path:
+        """Small copies of the person's photos made for their page (`forget` deletes them)."""
+        return self.root / "thumbnails"
+
+    @property
     def image_cache(self) -> Path:
         """Per-image values derived for fitting (private like the ratings; `forget` clears it)."""
         return self.root / "image-cache.sqlite"

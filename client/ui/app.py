@@ -23,7 +23,7 @@ from tastevec.client.release_cache import current_release_id
 from tastevec.client.ui.access import COOKIE, SECURITY_HEADERS, TOKEN_PARAMETER, Access
 from tastevec.client.ui.background import Background
 from tastevec.client.ui.photo_library import PhotoLibrary
-from tastevec.client.ui.thumbnails import delete_thumbnails, thumbnail
+from tastevec.client.ui.thumbnails import thumbnail
 from tastevec.common.digests import sha256_bytes
 from tastevec.common.errors import ImageError, PageError, TastevecError
 from tastevec.common.images import decode_image
@@ -311,8 +311,7 @@ def create_app(home: Home, access: Access, library: PhotoLibrary, work: Backgrou
         if work.fit_running():
             raise Refused(409, "a fit is running; forget when it has finished")
         with work.model_lock:
-            report = forget_home(home)
-            delete_thumbnails(home)
+            report = forget_home(home)  # thumbnails too
         with session.lock:
             session.undo.clear()
             session.skipped.clear()

@@ -2,14 +2,12 @@
 
 HOME/thumbnails/<size>/<key>.jpg, the key a digest of the photo's content, so a moved photo
 keeps its thumbnail and a changed one gets a new one. Folders 0700, files 0600, written
-atomically; `forget` leaves them (they are copies of photos, not ratings) but the page's
-forget deletes them with everything else it made.
+atomically; `forget` (the command's or the page's) deletes them with everything else.
 """
 
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 
 from PIL import Image
@@ -27,7 +25,7 @@ QUALITY = 85
 
 
 def thumbnails_folder(home: Home) -> Path:
-    return home.root / "thumbnails"
+    return home.thumbnails
 
 
 def thumbnail(home: Home, data: bytes, path: Path, size: str) -> bytes:
@@ -50,7 +48,3 @@ def thumbnail(home: Home, data: bytes, path: Path, size: str) -> bytes:
     make_private_dir(folder, error=PageError, what="thumbnails folder")
     write_atomic(cached, encoded, mode=PRIVATE_FILE_MODE)
     return encoded
-
-
-def delete_thumbnails(home: Home) -> None:
-    shutil.rmtree(thumbnails_folder(home), ignore_errors=True)

@@ -93,6 +93,14 @@ def test_forget_on_a_home_that_holds_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "nobody").exists()  # forgetting creates nothing
 
 
+def test_forget_deletes_the_pages_thumbnails(tmp_path: Path) -> None:
+    home = Home.at(tmp_path / "home").create()
+    (home.thumbnails / "thumb").mkdir(parents=True)
+    (home.thumbnails / "thumb" / "a.jpg").write_bytes(b"jpeg")
+    forget_home(home)
+    assert not home.thumbnails.exists()
+
+
 def test_what_cannot_be_deleted_is_named_after_the_rest_is_deleted(tmp_path: Path) -> None:
     home = _home_with_everything(tmp_path)
     home.image_cache.unlink()

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import Browser, expect
 from playwright.sync_api import Page as BrowserPage
 
@@ -24,6 +25,7 @@ from .conftest import Page
 
 WAIT_MS = 240_000
 ANY_ID = re.compile(r"^[0-9a-f]{24}$")
+expect.set_options(timeout=WAIT_MS)  # every wait, also those that name no timeout
 
 
 def store_count(home: Path) -> int:
@@ -61,6 +63,7 @@ def complete_ranking(tab: BrowserPage, *, not_generation: str | None = None) -> 
     return [*rows, gallery.get_attribute("data-generation")]
 
 
+@pytest.mark.slow
 def test_rate_undo_fit_rank_and_forget(browser: Browser, page: Page) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     tab = context.new_page()
@@ -103,6 +106,7 @@ def test_rate_undo_fit_rank_and_forget(browser: Browser, page: Page) -> None:
         expect(tab.locator("#status-fit")).to_have_attribute("data-fitted", "yes")
         expect(tab.locator("#status-ratings")).to_contain_text("6 on scale 1-5")
 
+        assert any((page.home / "thumbnails").rglob("*.jpg"))  # made once, kept in the home
         tab.click("#forget")
         tab.click("#forget-confirm")
         expect(tab.locator("#status-message")).to_have_attribute("data-done", "yes")
@@ -110,6 +114,7 @@ def test_rate_undo_fit_rank_and_forget(browser: Browser, page: Page) -> None:
         expect(tab.locator("body")).to_have_attribute("data-ratings", "0")
         assert store_count(page.home) == 0
         assert not profile_path(home.profiles, release_id).exists()
+        assert not home.thumbnails.exists()
         assert errors == []
     finally:
         context.close()
