@@ -25,12 +25,11 @@ from tastevec.client.release_cache import (
     load_current_release,
     pull_from_dir,
 )
-from tastevec.client.sharing import set_sharing, sharing_enabled
+from tastevec.client.sharing import describe_sharing, set_sharing
 from tastevec.common.coefficients import CoefficientLayout
 from tastevec.common.command_line import new_parser, run
 from tastevec.common.errors import (
     FitError,
-    HomeError,
     ImageError,
     PageError,
     ProfileError,
@@ -291,11 +290,7 @@ def _add_status(commands: argparse._SubParsersAction) -> None:
 def _status(args: argparse.Namespace) -> int:
     home = Home.at(args.home)
     print(f"home: {home.root}")
-    try:
-        sharing = "on" if sharing_enabled(home) else "off (tastevec-client share on)"
-    except HomeError as exc:
-        sharing = str(exc)
-    print(f"sharing: {sharing}")
+    print(f"sharing: {describe_sharing(home)}")
     release_id = _print_release(home)
     if home.ratings.exists():
         with RatingsStore.open(home.ratings) as store:

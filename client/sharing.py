@@ -48,3 +48,14 @@ def set_sharing(home: Home, share: bool) -> None:
     document = {"share": share, "changed_at": utc_now_iso()}
     data = (json.dumps(document, indent=2) + "\n").encode()
     write_atomic(sharing_path(home), data, mode=PRIVATE_FILE_MODE)
+
+
+def describe_sharing(home: Home) -> str:
+    """The person's consent in words, for `status` and the page; never raises."""
+    try:
+        shared = sharing_enabled(home)
+    except HomeError as exc:
+        return f"off ({exc})"
+    if shared:
+        return "on: your fitted coefficients join federated rounds, masked by secure aggregation"
+    return "off: nothing leaves this device (tastevec-client share on)"

@@ -20,6 +20,7 @@ from tastevec.client.personal_profile import load_profile, profile_path
 from tastevec.client.photo_suggestions import choose_photos
 from tastevec.client.ratings_store import Rating, RatingScale, RatingsStore
 from tastevec.client.release_cache import current_release_id
+from tastevec.client.sharing import describe_sharing
 from tastevec.client.ui.access import COOKIE, SECURITY_HEADERS, TOKEN_PARAMETER, Access
 from tastevec.client.ui.background import Background
 from tastevec.client.ui.photo_library import PhotoLibrary
@@ -156,8 +157,7 @@ def create_app(home: Home, access: Access, library: PhotoLibrary, work: Backgrou
             "scored": progress.scored,
             "total": progress.total,
             "unreadable": progress.skipped[:20],
-            "sharing": "off: this device has not agreed to share its coefficients; nothing "
-            "leaves it",
+            "sharing": describe_sharing(home),
         }
 
     @app.get("/api/folders")

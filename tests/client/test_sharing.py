@@ -9,7 +9,7 @@ import pytest
 
 from tastevec.client.cli import main
 from tastevec.client.home import Home
-from tastevec.client.sharing import sharing_enabled, sharing_path
+from tastevec.client.sharing import describe_sharing, set_sharing, sharing_enabled, sharing_path
 from tastevec.common.errors import HomeError
 
 
@@ -45,3 +45,12 @@ def test_a_damaged_setting_is_an_error_not_consent(
     sharing_path(home).with_suffix(".fifo").rename(sharing_path(home))
     with pytest.raises(HomeError, match="sharing setting"):
         sharing_enabled(home)
+
+
+def test_the_words_for_consent_never_fail(tmp_path: Path) -> None:
+    home = Home(tmp_path / "home").create()
+    assert describe_sharing(home).startswith("off: nothing leaves")
+    set_sharing(home, True)
+    assert describe_sharing(home).startswith("on: ")
+    sharing_path(home).write_text("{")
+    assert describe_sharing(home).startswith("off (sharing setting")

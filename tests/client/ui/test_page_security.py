@@ -52,7 +52,9 @@ def test_binds_to_loopback_only(served: tuple[Page, Path]) -> None:
     page, _ = served
     assert page.url.startswith("http://127.0.0.1:")
     with client(page) as http:
-        assert http.get("/api/status").status_code == 200
+        status = http.get("/api/status")
+        assert status.status_code == 200
+        assert status.json()["sharing"].startswith("off: nothing leaves this device")
 
 
 @pytest.mark.parametrize("path", ["/", "/api/status", "/api/ranking", "/static/app.js"])
