@@ -76,16 +76,32 @@ def pull_from_dir(
         needed = blobs_to_fetch(home, manifest)
         for ref in needed:  # copied: the cache must not share files with the folder pulled from
             link_blob(home.root, source, ref, copy=True, mode=CACHE_BLOB_MODE)
-        release = install_release(home, manifest, *read_signed_files(source))
-        try:
-            already = current_release_id(home) == manifest.release_id
-        except ReleaseError:  # a damaged record of the current release: this pull replaces it
-            already = False
+    except OSError as exc:  # a read-only home, a full disk
+        raise ReleaseError(f"cannot install release into {home.root}: {_reason(exc)}") from None
+    return complete_pull(home, manifest, read_signed_files(source), public_key, needed)
+
+
+def complete_pull(
+    home: Home,
+    manifest: Manifest,
+    signed_files: tuple[bytes, bytes],
+    public_key: Ed25519PublicKey,
+    fetched: tuple[BlobRef, ...],
+) -> PullResult:
+    """The end of every pull, from a folder or a server: the home's blobs now hold all of
+    `manifest`'s (`fetched` of them new); install it with its signed files (manifest.json,
+    manifest.sig bytes) and make it current once it verifies in full."""
+    try:
+        already = current_release_id(home) == manifest.release_id
+    except ReleaseError:  # a damaged record of the current release: this pull replaces it
+        already = False
+    try:
+        release = install_release(home, manifest, *signed_files)
         make_current(home, release, public_key)
     except OSError as exc:  # a read-only home, a full disk
         raise ReleaseError(f"cannot install release into {home.root}: {_reason(exc)}") from None
-    reused = len(manifest.blobs()) - len(needed)
-    return PullResult(release, len(needed), reused, already)
+    reused = len(manifest.blobs()) - len(fetched)
+    return PullResult(release, len(fetched), reused, already)
 
 
 def pinned_key(home: Home, trust: Path | None, *, replace_trust: bool) -> Ed25519PublicKey:

@@ -36,9 +36,7 @@ from tastevec.client.release_cache import (
     CACHE_BLOB_MODE,
     PullResult,
     blobs_to_fetch,
-    current_release_id,
-    install_release,
-    make_current,
+    complete_pull,
     pinned_key,
     refuse_rollback,
 )
@@ -128,14 +126,8 @@ def pull_from_server(
             jobs = [pool.submit(fetch, ref) for ref in needed]
             fetched = sum(job.result() for job in jobs)  # the first failure, in manifest order
         transfer = time.perf_counter() - start
-        try:
-            already = current_release_id(home) == manifest.release_id
-        except ReleaseError:
-            already = False
-        release = install_release(home, manifest, signed.manifest, signed.signature)
-        make_current(home, release, public_key)
-    reused = len(manifest.blobs()) - len(needed)
-    result = PullResult(release, len(needed), reused, already)
+        signed_files = (signed.manifest, signed.signature)
+        result = complete_pull(home, manifest, signed_files, public_key, needed)
     return ServerPull(result, fetched, resumed, transfer)
 
 

@@ -12,15 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tastevec.common.errors import ReleaseError
-from tastevec.common.os_inputs import open_regular_file, read_regular_file
-from tastevec.common.release import MANIFEST_FILE, SIGNATURE_FILE, blob_path
+from tastevec.common.os_inputs import open_regular_file
+from tastevec.common.release import blob_path, read_signed_files
 from tastevec.common.release_manifest import BlobRef, Manifest
 from tastevec.common.release_protocol import CHUNK_BYTES, PublishOutcome
 from tastevec.proto import release_serde as serde
 from tastevec.proto.release.v1 import release_pb2 as pb
 from tastevec.proto.release.v1 import release_pb2_grpc as pb_grpc
 from tastevec.proto.release_channel import RetryPolicy, call, open_channel
-from tastevec.server.release_store import MANIFEST_LIMIT, SIGNATURE_LIMIT
 
 UPLOAD_DEADLINE = 3600.0
 DEFAULT_POLICY = RetryPolicy()
@@ -34,12 +33,7 @@ def publish_over_wire(
     tls_ca: Path | None = None,
     policy: RetryPolicy = DEFAULT_POLICY,
 ) -> PublishOutcome:
-    manifest_bytes = read_regular_file(
-        source / MANIFEST_FILE, limit=MANIFEST_LIMIT, what="manifest", error=ReleaseError
-    )
-    signature = read_regular_file(
-        source / SIGNATURE_FILE, limit=SIGNATURE_LIMIT, what="signature", error=ReleaseError
-    )
+    manifest_bytes, signature = read_signed_files(source)
     manifest = Manifest.from_bytes(manifest_bytes, origin=f"release {source}")
     refs = {ref.sha256: ref for ref in manifest.blobs()}
     metadata = (("authorization", "Bearer " + token.decode()),)

@@ -31,14 +31,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tastevec.common.atomic_file import write_atomic
 from tastevec.common.errors import KeyFileError, ReleaseError
-from tastevec.common.os_inputs import open_regular_file, read_regular_file
+from tastevec.common.os_inputs import open_regular_file
 from tastevec.common.release import (
     BLOB_MODE,
     MANIFEST_FILE,
+    MANIFEST_LIMIT,
     SIGNATURE_FILE,
     blob_path,
     link_blob,
     missing_blobs,
+    read_signed_files,
     verify_release,
 )
 from tastevec.common.release_manifest import BlobRef, Manifest, check_release_id
@@ -56,8 +58,6 @@ TRUSTED_KEY = "trusted.pub"
 CURRENT = "current"
 RELEASES = "releases"
 INCOMING = "incoming"
-MANIFEST_LIMIT = 4 * 2**20  # a manifest names a few dozen blobs in a few kB
-SIGNATURE_LIMIT = 1024
 BLOB_LIMIT = 16 * 2**30  # the largest blob an upload may announce
 
 
@@ -121,13 +121,7 @@ class ReleaseStore:
         folder = self._release_folder(release_id)
         if not (folder / SIGNATURE_FILE).is_file():
             raise NotFoundError(f"no release {release_id!r}")
-        manifest = read_regular_file(
-            folder / MANIFEST_FILE, limit=MANIFEST_LIMIT, what="manifest", error=ReleaseError
-        )
-        signature = read_regular_file(
-            folder / SIGNATURE_FILE, limit=SIGNATURE_LIMIT, what="signature", error=ReleaseError
-        )
-        return SignedManifest(release_id, manifest, signature)
+        return SignedManifest(release_id, *read_signed_files(folder))
 
     def manifest(self, release_id: str | None) -> Manifest:
         signed = self.signed_manifest(release_id)
@@ -212,11 +206,7 @@ class ReleaseStore:
         current; publishing an older one keeps the current release (no rollback)."""
         if len(manifest_bytes) > MANIFEST_LIMIT:
             raise ReleaseError(f"manifest of {len(manifest_bytes)} bytes is over the limit")
-        try:
-            verify_signature(self.public_key(), manifest_bytes, signature, what="release")
-        except ReleaseError as exc:
-            raise PermissionDeniedError(f"{exc} this store trusts; refused") from None
-        manifest = Manifest.from_bytes(manifest_bytes, origin="published manifest")
+        manifest = self._signed_by_trusted_key(manifest_bytes, signature)
         missing = tuple(r.sha256 for r in manifest.blobs() if not self.has_blob(r))
         if missing:
             return PublishOutcome(manifest.release_id, False, missing, False)
@@ -230,13 +220,7 @@ class ReleaseStore:
         held = [ref.sha256 for ref in manifest.blobs() if self.has_blob(ref)]
         for ref in missing_blobs(manifest, held):
             link_blob(self.root, source, ref, copy=True)
-        manifest_bytes = read_regular_file(
-            source / MANIFEST_FILE, limit=MANIFEST_LIMIT, what="manifest", error=ReleaseError
-        )
-        signature = read_regular_file(
-            source / SIGNATURE_FILE, limit=SIGNATURE_LIMIT, what="signature", error=ReleaseError
-        )
-        return self.publish(manifest_bytes, signature)
+        return self.publish(*read_signed_files(source))
 
     def publish_prior(
         self, base_release_id: str, manifest_bytes: bytes, signature: bytes, prior: bytes
@@ -244,11 +228,7 @@ class ReleaseStore:
         """Publish a new prior: a signed release that is `base_release_id` but for its priors
         (and its id, date and notes), whose one new blob is `prior`."""
         base = self.manifest(base_release_id)
-        try:
-            verify_signature(self.public_key(), manifest_bytes, signature, what="release")
-        except ReleaseError as exc:
-            raise PermissionDeniedError(f"{exc} this store trusts; refused") from None
-        manifest = Manifest.from_bytes(manifest_bytes, origin="published manifest")
+        manifest = self._signed_by_trusted_key(manifest_bytes, signature)
         same = replace(base, release_id=manifest.release_id, created=manifest.created)
         same = replace(same, notes=manifest.notes, priors=manifest.priors)
         if same != manifest:
@@ -261,6 +241,14 @@ class ReleaseStore:
             raise ReleaseError(f"the prior sent ({ref.sha256[:12]}) is none of the manifest's")
         self.add_blob(ref, [prior])
         return self.publish(manifest_bytes, signature)
+
+    def _signed_by_trusted_key(self, manifest_bytes: bytes, signature: bytes) -> Manifest:
+        """The manifest, once its signature checks out against the store's pinned key."""
+        try:
+            verify_signature(self.public_key(), manifest_bytes, signature, what="release")
+        except ReleaseError as exc:
+            raise PermissionDeniedError(f"{exc} this store trusts; refused") from None
+        return Manifest.from_bytes(manifest_bytes, origin="published manifest")
 
     def _release_folder(self, release_id: str) -> Path:
         return self.root / RELEASES / check_release_id(release_id)
