@@ -20,7 +20,7 @@ PACKAGES := common server client proto simulations
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,sim]'
+	$(BIN)/python -m pip install --quiet --no-cache-dir -e '.[dev,sim]'
 	touch $(STAMP)
 
 install: $(STAMP)
