@@ -68,7 +68,7 @@ def fit_profile(
     device = default_device()
     base = load_release_model(release.root, release.manifest).to(device)
     vectors = load_release_task_vectors(release.root, release.manifest)
-    transform = base.preprocessing.transform()
+    transform, side = base.preprocessing.transform(), base.preprocessing.decode_side
     prior = None
     if use_prior:
         prior = load_release_prior(release.root, release.manifest, layout.value)
@@ -85,10 +85,10 @@ def fit_profile(
                 layout=layout,
                 cache=cache,
                 release_id=release.manifest.release_id,
-                load_images=lambda chosen: load_rated_images(chosen, transform),
+                load_images=lambda chosen: load_rated_images(chosen, transform, min_side=side),
             )
         y = np.array([targets[r.image_sha256] for r in rated.ratings], np.float64)
-        streamed = StreamedImages(rated.ratings, transform)
+        streamed = StreamedImages(rated.ratings, transform, min_side=side)
         personal = fit_personal_model(
             rated.values,
             y,
@@ -116,7 +116,7 @@ def fit_profile(
             # None: no correction (it did not rank the ratings with the merged score)
             summary["correction_alpha"] = None if correction is None else correction.alpha
     else:
-        images = load_rated_images(ratings, transform)
+        images = load_rated_images(ratings, transform, min_side=side)
         check_ratings(list(images.ratings), layout, what="readable rated images")
         y_ref = torch.tensor([targets[r.image_sha256] for r in images.ratings])
         reference = fit_reference(
@@ -154,10 +154,15 @@ class StreamedImages:
     the correction (see personal_fit.SupportImages); unreadable ones are noted in `skipped`."""
 
     def __init__(
-        self, ratings: Sequence[Rating], transform: Callable[[Image.Image], torch.Tensor]
+        self,
+        ratings: Sequence[Rating],
+        transform: Callable[[Image.Image], torch.Tensor],
+        *,
+        min_side: int | None = None,
     ) -> None:
         self.ratings = ratings
         self.transform = transform
+        self.min_side = min_side
         self.skipped: list[str] = []
 
     def scores_and_features(self, model: ScoreModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -168,7 +173,7 @@ class StreamedImages:
         read: list[int] = []
         for start in range(0, len(self.ratings), IMAGES_PER_PASS):
             chunk = self.ratings[start : start + IMAGES_PER_PASS]
-            rated = load_rated_images(chunk, self.transform)
+            rated = load_rated_images(chunk, self.transform, min_side=self.min_side)
             self.skipped += rated.skipped
             if rated.ratings:
                 batch_scores, batch_features = scores_and_features(model, rated.images.to(device))

@@ -61,6 +61,7 @@ class SuggestionModels:
         self.own = tuple(own)
         self.note = note  # why the person's model is the population's default, if it is
         self.transform: Callable[[Image.Image], torch.Tensor] = person.preprocessing.transform()
+        self.decode_side = person.preprocessing.decode_side
         self.device = next(person.parameters()).device
 
     @classmethod
@@ -106,13 +107,15 @@ def read_photos(
     transform: Callable[[Image.Image], torch.Tensor],
     *,
     batch: int = BATCH,
+    min_side: int | None = None,
 ) -> Iterator[tuple[list[Path], list[str], torch.Tensor | None, list[str]]]:
     """Batches of (paths, sha256s, images, skipped lines); each file read once, hashed and
-    decoded from the same bytes, two files at a time, a bounded number ahead."""
+    decoded from the same bytes (at no less than `min_side` pixels a side where the format
+    allows), two files at a time, a bounded number ahead."""
 
     def work(path: Path) -> tuple[str, torch.Tensor]:
         data = read_image_file(path)
-        return sha256_bytes(data), transform(decode_image(data, path))
+        return sha256_bytes(data), transform(decode_image(data, path, min_side=min_side))
 
     iterator = iter(paths)
     with ThreadPoolExecutor(_READERS, thread_name_prefix="tastevec-photos") as pool:
@@ -137,7 +140,9 @@ def score_photos(
     models: SuggestionModels, paths: Iterable[Path], *, batch: int = BATCH
 ) -> Iterator[PhotoBatch]:
     """Every readable photo of `paths`, scored by the person's and the own models, streamed."""
-    for names, digests, images, skipped in read_photos(paths, models.transform, batch=batch):
+    for names, digests, images, skipped in read_photos(
+        paths, models.transform, batch=batch, min_side=models.decode_side
+    ):
         photos: tuple[ScoredPhoto, ...] = ()
         if images is not None:
             person, own = models.score(images)

@@ -27,8 +27,13 @@ class RatedImages:
 
 
 def load_rated_images(
-    ratings: Sequence[Rating], transform: Callable[[Image.Image], torch.Tensor]
+    ratings: Sequence[Rating],
+    transform: Callable[[Image.Image], torch.Tensor],
+    *,
+    min_side: int | None = None,
 ) -> RatedImages:
+    """Each rating's image read once, checked against the hash it was rated with, decoded (at
+    no less than `min_side` pixels a side where the format allows) and transformed."""
     kept, tensors, skipped = [], [], []
     for rating in ratings:
         path = Path(rating.path)
@@ -37,7 +42,7 @@ def load_rated_images(
             if sha256_bytes(data) != rating.image_sha256:
                 skipped.append(f"{path}: changed since you rated it; left out")
                 continue
-            tensors.append(transform(decode_image(data, path)))
+            tensors.append(transform(decode_image(data, path, min_side=min_side)))
         except ImageError as exc:
             if not path.exists() and not path.is_symlink():
                 skipped.append(f"{path}: no longer there (rate it again where it is now); left out")

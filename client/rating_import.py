@@ -33,7 +33,7 @@ from tastevec.client.ratings_store import (
 )
 from tastevec.common.digests import sha256_bytes
 from tastevec.common.errors import ImageError, RatingsError
-from tastevec.common.images import decode_image, read_image_file
+from tastevec.common.images import check_image, read_image_file
 from tastevec.common.os_inputs import read_regular_file
 
 IMAGE_COLUMN = "image"
@@ -120,10 +120,10 @@ def _report(
 
 
 def _examine(path: Path) -> tuple[str, str]:
-    """Read `path` once and decode it fully (ImageError if it is not a readable image); the
-    sha256 of the bytes decoded, and its absolute path."""
+    """Read `path` once and check that it decodes (ImageError if it is not a readable image);
+    the sha256 of the bytes checked, and its absolute path."""
     data = read_image_file(path)
-    decode_image(data, path)
+    check_image(data, path)
     try:
         return sha256_bytes(data), str(path.resolve())
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop

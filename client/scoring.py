@@ -40,7 +40,11 @@ def score_paths(
     scored: list[tuple[Path, float]] = []
     skipped: list[tuple[Path, str]] = []
     batches = iter_image_batches(
-        paths, model.preprocessing.transform(), batch_size=BATCH_SIZE, skip_errors=True
+        paths,
+        model.preprocessing.transform(),
+        batch_size=BATCH_SIZE,
+        skip_errors=True,
+        min_side=model.preprocessing.decode_side,
     )
     with tqdm(
         total=len(paths), unit="img", disable=not show_progress or len(paths) < BATCH_SIZE

@@ -107,25 +107,44 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
-def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Decode `path` fully into a detached RGB image (file closed), EXIF orientation applied.
+def load_image(
+    path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, min_side: int | None = None
+) -> Image.Image:
+    """Decode `path` into a detached RGB image (file closed), EXIF orientation applied.
 
     Raises ImageError (one line, naming the file) for anything wrong with the file, and
     ValueError for max_pixels < 1. The pixel limit is also capped by Pillow's own
-    `Image.MAX_IMAGE_PIXELS` (which Pillow enforces while opening).
+    `Image.MAX_IMAGE_PIXELS` (which Pillow enforces while opening). `min_side`: see
+    `decode_image`.
     """
     if max_pixels < 1:
         raise ValueError(f"max_pixels must be >= 1, got {max_pixels}")
-    return decode_image(read_image_file(path), Path(path), max_pixels=max_pixels)
+    data = read_image_file(path)
+    return decode_image(data, Path(path), max_pixels=max_pixels, min_side=min_side)
 
 
-def decode_image(data: bytes, path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+def decode_image(
+    data: bytes,
+    path: Path,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    min_side: int | None = None,
+) -> Image.Image:
     """Decode the image file bytes `data` (read from `path`, which messages name) as
-    `load_image` does."""
+    `load_image` does.
+
+    With `min_side`, a JPEG may be decoded at a reduced scale (1/2, 1/4 or 1/8, by the
+    decoder's own DCT scaling) as long as both sides stay at least `min_side` pixels: what a
+    model that resizes the short side to `min_side` needs, at a fraction of the cost (a
+    12-megapixel photo decodes about 8x faster at 1/8). Other formats decode whole."""
     if max_pixels < 1:
         raise ValueError(f"max_pixels must be >= 1, got {max_pixels}")
+    if min_side is not None and min_side < 1:
+        raise ValueError(f"min_side must be >= 1, got {min_side}")
     try:
         with _open_checked(data, path, max_pixels) as source:
+            if min_side is not None and source.format in ("JPEG", "MPO"):
+                source.draft("RGB", (min_side, min_side))
             source.load()
             oriented = ImageOps.exif_transpose(source)  # always a new image
     except ImageError:
@@ -144,6 +163,13 @@ def decode_image(data: bytes, path: Path, *, max_pixels: int = DEFAULT_MAX_PIXEL
         return _to_rgb(oriented)
     except (ValueError, OSError) as exc:
         raise _error(f"cannot convert image {path} (mode {oriented.mode}) to RGB: {exc}") from None
+
+
+def check_image(data: bytes, path: Path) -> None:
+    """ImageError unless the image file bytes `data` (read from `path`) decode: all of the
+    data is decoded, at the smallest scale the format allows (a JPEG's every coefficient is
+    still read, so a truncated or corrupt file is refused as by a whole decode)."""
+    decode_image(data, path, min_side=1)
 
 
 def _is_image(path: Path) -> bool:
@@ -200,8 +226,10 @@ def iter_image_batches(
     batch_size: int = 32,
     skip_errors: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    min_side: int | None = None,
 ) -> Iterator[ImageBatch]:
-    """Stream `paths` (consumed lazily) as batches of `batch_size` transformed images.
+    """Stream `paths` (consumed lazily) as batches of `batch_size` transformed images, each
+    decoded at no less than `min_side` pixels a side where the format allows (`decode_image`).
 
     Two threads decode and transform up to 2 * batch_size images ahead. With skip_errors=False
     the first bad file (in input order) raises its ImageError. With skip_errors=True a bad
@@ -213,7 +241,9 @@ def iter_image_batches(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if max_pixels < 1:
         raise ValueError(f"max_pixels must be >= 1, got {max_pixels}")
-    return _batches(iter(paths), transform, batch_size, skip_errors, max_pixels)
+    if min_side is not None and min_side < 1:
+        raise ValueError(f"min_side must be >= 1, got {min_side}")
+    return _batches(iter(paths), transform, batch_size, skip_errors, max_pixels, min_side)
 
 
 def _batches(
@@ -222,9 +252,10 @@ def _batches(
     batch_size: int,
     skip_errors: bool,
     max_pixels: int,
+    min_side: int | None,
 ) -> Iterator[ImageBatch]:
     def work(path: Path) -> torch.Tensor:
-        return transform(load_image(path, max_pixels=max_pixels))
+        return transform(load_image(path, max_pixels=max_pixels, min_side=min_side))
 
     window = 2 * batch_size
     pending: deque[tuple[Path, Future[torch.Tensor]]] = deque()

@@ -7,6 +7,7 @@ weights.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -64,6 +65,13 @@ class Preprocessing:
             interpolation=str(cfg["interpolation"]),
             crop_pct=float(cfg["crop_pct"]),
         )
+
+    @property
+    def decode_side(self) -> int:
+        """The pixels a side of a decoded image needs: the transform resizes (the short side,
+        or both sides when squashing) to this before it crops, so a decoder may reduce a
+        larger image to it for free (`tastevec.common.images.decode_image`'s `min_side`)."""
+        return math.floor(self.input_size / self.crop_pct)
 
     def with_size(self, input_size: int) -> Preprocessing:
         """The same policy at another resolution (e.g. a reduced size for CPU runs)."""

@@ -57,7 +57,10 @@ def predict(
     model.eval()
     predictions: list[float] = []
     batches = iter_image_batches(
-        (item.path for item in items), preprocessing.transform(), batch_size=batch_size
+        (item.path for item in items),
+        preprocessing.transform(),
+        batch_size=batch_size,
+        min_side=preprocessing.decode_side,
     )
     total = -(-len(items) // batch_size)
     for batch in tqdm(batches, total=total, desc=f"evaluate {label}", disable=not show_progress):

@@ -200,8 +200,10 @@ def _batches(
         batch = order[position * config.batch_size : (position + 1) * config.batch_size]
         shares.append(batch[distributed.rank :: distributed.world_size])
     paths = (items[int(i)].path for share in shares for i in share)
-    transform = model.preprocessing.transform()
-    decoded = iter_image_batches(paths, transform, batch_size=local)
+    preprocessing = model.preprocessing
+    decoded = iter_image_batches(
+        paths, preprocessing.transform(), batch_size=local, min_side=preprocessing.decode_side
+    )
     for share, images in zip(shares, decoded, strict=True):
         yield share, images.images
 

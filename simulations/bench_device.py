@@ -28,6 +28,7 @@ from tastevec.client.ratings_store import RatingsStore, parse_scale
 from tastevec.client.release_cache import pull_from_dir
 from tastevec.common.coefficients import CoefficientLayout
 from tastevec.common.errors import TastevecError
+from tastevec.simulations.client_process import run_client
 from tastevec.simulations.machine import describe_machine, machine_table
 from tastevec.simulations.personalize_people import TEST_GROUPS, bench_fit_config, load_people
 
@@ -67,33 +68,17 @@ def _import_seconds() -> float:
     return time.perf_counter() - started
 
 
-# Runs a command with its stdout in a file and prints the command's peak resident set (KiB):
-# a wrapper of its own, so that each figure is that one process's peak.
-_PEAK_WRAPPER = """
-import resource, subprocess, sys
-with open(sys.argv[1], "wb") as out:
-    code = subprocess.run(sys.argv[2:], stdout=out).returncode
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-sys.exit(code)
-"""
-_CLIENT = "import sys; from tastevec.client.cli import main; sys.exit(main(sys.argv[1:]))"
-
-
 def _score_run(home: Home, folder: Path, scratch: Path) -> tuple[float, int]:
     """Seconds and peak resident bytes of `tastevec-client score` in a fresh process."""
     output = scratch / f"{folder.name}.json"
-    command = [sys.executable, "-c", _PEAK_WRAPPER, str(output), sys.executable, "-c", _CLIENT]
-    command += ["score", "--home", str(home.root), str(folder), "--json", "--no-progress"]
-    started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, check=False)
-    seconds = time.perf_counter() - started
-    if result.returncode != 0:
-        raise TastevecError(f"score failed: {result.stderr.decode().strip()[-300:]}")
+    run = run_client(
+        ["score", "--home", str(home.root), str(folder), "--json", "--no-progress"], output
+    )
     scored = len(json.loads(output.read_text()))
     expected = len(list(folder.iterdir()))
     if scored != expected:
         raise TastevecError(f"score ranked {scored} of {expected} images")
-    return seconds, int(result.stdout.decode().split()[-1]) * 1024
+    return run.seconds, run.peak_bytes
 
 
 def _image_folder(scratch: Path, images: list[Path], count: int) -> Path:

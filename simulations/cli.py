@@ -159,6 +159,16 @@ def _bench_device(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_photos(args: argparse.Namespace) -> int:
+    from tastevec.simulations.bench_photos import PhotoSettings, run_photos_benchmark
+
+    _make_folder(args.out.parent)
+    _make_folder(args.scratch)
+    settings = PhotoSettings(ratings=tuple(args.ratings), scored=args.scored)
+    _write_report(args.out, run_photos_benchmark(args.release, args.trust, args.scratch, settings))
+    return 0
+
+
 def _bench_release(args: argparse.Namespace) -> int:
     from tastevec.simulations.bench_release import ReleaseBenchSettings, run_release_benchmark
 
@@ -360,6 +370,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="homes and image folders (default: %(default)s)",
     )
     device.set_defaults(handler=_bench_device)
+    photos = suites.add_parser(
+        "photos", help="12-megapixel JPEGs: scoring against the forward alone, a cold first fit"
+    )
+    photos.add_argument("--out", type=Path, default=RESULTS_DIR / "photos-bench.md")
+    photos.add_argument("--release", type=Path, required=True, help="a release folder")
+    photos.add_argument("--trust", type=Path, required=True, help="its public key")
+    photos.add_argument("--ratings", type=_positive, nargs="+", default=[10, 100])
+    photos.add_argument("--scored", type=_positive, default=1_000, help="photos scored")
+    photos.add_argument(
+        "--scratch",
+        type=Path,
+        default=Path("photos-bench"),
+        help="photos and new homes (default: %(default)s; a cold fit needs new homes)",
+    )
+    photos.set_defaults(handler=_bench_photos)
     release = suites.add_parser(
         "release", help="the release service on loopback: throughput, resume, clients, deltas"
     )

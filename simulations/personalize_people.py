@@ -149,7 +149,10 @@ def build_table(
     if image_size is not None:
         preprocessing = preprocessing.with_size(image_size)
     values_seconds = 0.0  # the fast fit's per-image values only, not the baselines' features
-    for batch in iter_image_batches(paths, preprocessing.transform(), batch_size=32):
+    batches = iter_image_batches(
+        paths, preprocessing.transform(), batch_size=32, min_side=preprocessing.decode_side
+    )
+    for batch in batches:
         if generic is not None:
             with torch.no_grad():
                 table.base_features += list(base.features(batch.images).numpy())

@@ -27,7 +27,7 @@ from tastevec.client.ui.photo_library import PhotoLibrary
 from tastevec.client.ui.thumbnails import thumbnail
 from tastevec.common.digests import sha256_bytes
 from tastevec.common.errors import ImageError, PageError, TastevecError
-from tastevec.common.images import decode_image
+from tastevec.common.images import check_image
 
 PAGE_SCALE = RatingScale(1, 5)  # stars; a person whose ratings use another scale keeps it
 STATIC = {"app.js": "text/javascript", "style.css": "text/css"}
@@ -241,7 +241,7 @@ def create_app(home: Home, access: Access, library: PhotoLibrary, work: Backgrou
             raise Refused(400, f"stars must be 1-5, got {body.stars}")
         photo, data = library.read(body.id)
         try:
-            decode_image(data, photo.path)  # a corrupt file is never rated
+            check_image(data, photo.path)  # a corrupt file is never rated
         except ImageError as exc:
             raise Refused(400, str(exc)) from None
         sha = sha256_bytes(data)

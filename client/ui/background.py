@@ -262,7 +262,10 @@ class Background:
         if models is None:
             return
         for names, digests, images, skipped in read_photos(
-            [p.path for p in photos], models.transform, batch=len(photos)
+            [p.path for p in photos],
+            models.transform,
+            batch=len(photos),
+            min_side=models.decode_side,
         ):
             with self._lock:
                 for line in skipped:

@@ -37,7 +37,7 @@ def thumbnail(home: Home, data: bytes, path: Path, size: str) -> bytes:
     if cached.is_file():
         return read_regular_file(cached, limit=THUMBNAIL_LIMIT, what="thumbnail", error=PageError)
     try:
-        image = decode_image(data, path)
+        image = decode_image(data, path, min_side=SIZES[size])
     except ImageError as exc:
         raise PageError(str(exc)) from None
     image.thumbnail((SIZES[size], SIZES[size]), Image.Resampling.LANCZOS)

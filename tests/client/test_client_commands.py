@@ -65,7 +65,9 @@ def test_fit_each_layout_then_score_a_folder_best_first(
     assert scores == sorted(scores, reverse=True) and len(scores) > 1
     model = personal_model(release, profile, torch.device("cpu"))
     first = Path(ranked[0]["image"])
-    image = model.preprocessing.transform()(load_image(first))
+    image = model.preprocessing.transform()(
+        load_image(first, min_side=model.preprocessing.decode_side)
+    )
     with torch.no_grad():
         assert model(image[None]).item() == pytest.approx(ranked[0]["score"], abs=1e-5)
 
@@ -93,7 +95,9 @@ def test_from_enough_ratings_the_fit_adds_a_correction_that_scoring_uses(
     capsys.readouterr()
     assert client(rated_home, "score", str(folder), "--json", "--no-progress") == 0
     ranked = json.loads(capsys.readouterr().out)
-    image = model.preprocessing.transform()(load_image(Path(ranked[0]["image"])))
+    image = model.preprocessing.transform()(
+        load_image(Path(ranked[0]["image"]), min_side=model.preprocessing.decode_side)
+    )
     with torch.no_grad():
         assert model(image[None]).item() == pytest.approx(ranked[0]["score"], abs=1e-5)
         uncorrected = model.head.head(model.features(image[None])).item()
@@ -222,7 +226,9 @@ def test_score_before_any_fit_uses_the_plain_average_and_says_so(
     assert profile.layout == "global" and profile.ratings == 0
     assert profile.coefficients == (pytest.approx((1 / 6,) * 6),)
     model = personal_model(release, profile, torch.device("cpu"))
-    image = model.preprocessing.transform()(load_image(Path(ranked[0]["image"])))
+    image = model.preprocessing.transform()(
+        load_image(Path(ranked[0]["image"]), min_side=model.preprocessing.decode_side)
+    )
     with torch.no_grad():
         assert model(image[None]).item() == pytest.approx(ranked[0]["score"], abs=1e-5)
 

@@ -17,6 +17,7 @@ from tastevec.common.backbone import (
     map_state_dict_by_order,
 )
 from tastevec.common.errors import BackboneError
+from tastevec.common.images import load_image
 from tastevec.common.preprocessing import Preprocessing
 
 ESPRESSO = 967  # ImageNet-1k class index
@@ -45,6 +46,26 @@ def test_default_backbone_preprocessing_comes_from_its_config(
     assert preprocessing.mean == (0.5, 0.5, 0.5)
     assert preprocessing.std == (0.5, 0.5, 0.5)
     assert preprocessing.interpolation == "bicubic"
+
+
+@pytest.mark.parametrize("crop", ["center", "squash"])
+def test_a_big_photo_decoded_at_decode_side_looks_the_same_to_the_model(
+    default_backbone: torch.nn.Module, tmp_path: Path, crop: str
+) -> None:
+    preprocessing = Preprocessing.from_model(default_backbone)
+    if crop == "squash":
+        preprocessing = preprocessing.whole_image()
+    assert preprocessing.decode_side == int(preprocessing.input_size / preprocessing.crop_pct)
+    photo = tmp_path / "coffee.jpg"  # 12 megapixels, as a phone takes them
+    Image.fromarray(skimage.data.coffee()).resize((4000, 3000)).save(photo, quality=90)
+    reduced = load_image(photo, min_side=preprocessing.decode_side)
+    assert min(reduced.size) >= preprocessing.decode_side and reduced.size[0] < 1000
+    transform = preprocessing.transform()
+    with torch.no_grad():
+        full = default_backbone(transform(load_image(photo))[None]).softmax(-1)[0]
+        fast = default_backbone(transform(reduced)[None]).softmax(-1)[0]
+    assert int(fast.argmax()) == int(full.argmax()) == ESPRESSO
+    assert float((fast - full).abs().max()) < 0.05
 
 
 def test_embedded_weights_load_strictly_into_timm_keys(default_backbone: torch.nn.Module) -> None:

@@ -20,6 +20,8 @@ from tastevec.common.images import (
     DEFAULT_MAX_PIXELS,
     IMAGE_SUFFIXES,
     ImageBatch,
+    check_image,
+    decode_image,
     find_images,
     iter_image_batches,
     load_image,
@@ -122,6 +124,91 @@ def test_exif_orientation_is_applied(tmp_path: Path) -> None:
     exif[0x0112] = 6
     img.save(tmp_path / "rotated.jpg", exif=exif)
     assert load_image(tmp_path / "rotated.jpg").size == (20, 40)
+
+
+def _photo(path: Path, size: tuple[int, int], mode: str = "RGB", **save: object) -> Path:
+    """A smooth gradient (so that reduced decodes stay close to full ones) saved at `size`."""
+    x = np.linspace(0, 255, size[0])[None, :, None]
+    y = np.linspace(0, 255, size[1])[:, None, None]
+    pixels = np.concatenate([x + 0 * y, y + 0 * x, (x + y) / 2], axis=2).astype(np.uint8)
+    Image.fromarray(pixels).convert(mode).save(path, **save)  # type: ignore[arg-type]
+    return path
+
+
+@pytest.mark.parametrize(
+    ("size", "min_side", "decoded"),
+    [
+        ((1600, 1200), 150, (200, 150)),  # 1/8 keeps both sides >= 150
+        ((1600, 1200), 256, (400, 300)),  # 1/4: 1/8 would be 150 high
+        ((1600, 1200), 550, (800, 600)),  # 1/2
+        ((1600, 1200), 1000, (1600, 1200)),  # no reduction
+        ((1200, 1600), 256, (300, 400)),  # portrait: the short side counts
+    ],
+)
+def test_a_jpeg_decodes_reduced_but_never_below_min_side(
+    tmp_path: Path, size: tuple[int, int], min_side: int, decoded: tuple[int, int]
+) -> None:
+    path = _photo(tmp_path / "big.jpg", size, quality=90)
+    image = load_image(path, min_side=min_side)
+    assert image.size == decoded and image.mode == "RGB"
+    whole = load_image(path).resize(decoded, Image.Resampling.BOX)
+    gap = np.abs(np.asarray(image, np.int16) - np.asarray(whole, np.int16))
+    assert gap.mean() < 2.0  # the same picture, by the decoder's own scaling
+
+
+def test_reduced_decoding_keeps_orientation_and_converts_other_jpeg_modes(tmp_path: Path) -> None:
+    img = Image.new("RGB", (1600, 800), (10, 20, 30))
+    exif = img.getexif()
+    exif[0x0112] = 6  # rotated 90 degrees: stored 1600 x 800, shown 800 x 1600
+    img.save(tmp_path / "rotated.jpg", exif=exif)
+    assert load_image(tmp_path / "rotated.jpg", min_side=100).size == (100, 200)
+    for mode in ("L", "CMYK"):
+        path = _photo(tmp_path / f"{mode}.jpg", (800, 800), mode=mode)
+        image = load_image(path, min_side=100)
+        assert image.mode == "RGB" and min(image.size) >= 100
+
+
+def test_min_side_leaves_other_formats_whole_and_refuses_nonsense(tmp_path: Path) -> None:
+    path = _photo(tmp_path / "big.png", (800, 600))
+    assert load_image(path, min_side=100).size == (800, 600)
+    with pytest.raises(ValueError, match="min_side"):
+        load_image(path, min_side=0)
+    with pytest.raises(ValueError, match="min_side"):
+        iter_image_batches([path], _to_tensor, min_side=0)
+
+
+def test_a_truncated_jpeg_is_refused_at_a_reduced_scale_too(tmp_path: Path) -> None:
+    path = _photo(tmp_path / "cut.jpg", (1600, 1200), quality=90)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(ImageError, match="truncated") as exc:
+        load_image(path, min_side=150)
+    _assert_one_line_naming(exc, path)
+
+
+def test_check_image_refuses_what_a_whole_decode_refuses(tmp_path: Path) -> None:
+    good = _photo(tmp_path / "good.jpg", (1600, 1200), quality=90)
+    check_image(good.read_bytes(), good)
+    data = good.read_bytes()
+    cut = data[: len(data) // 2]
+    garbled = data[:600] + bytes(range(256)) * 16
+    for name, bad in (("cut.jpg", cut), ("garbled.jpg", garbled)):
+        with pytest.raises(ImageError):
+            decode_image(bad, tmp_path / name)  # a whole decode refuses it
+        with pytest.raises(ImageError) as exc:
+            check_image(bad, tmp_path / name)
+        _assert_one_line_naming(exc, tmp_path / name)
+
+
+def test_batches_decode_at_min_side(tmp_path: Path) -> None:
+    paths = [_photo(tmp_path / f"{i}.jpg", (1600, 1200)) for i in range(3)]
+    sizes: list[tuple[int, int]] = []
+
+    def record(image: Image.Image) -> torch.Tensor:
+        sizes.append(image.size)
+        return _to_tensor(image)
+
+    (batch,) = iter_image_batches(paths, record, batch_size=4, min_side=150)
+    assert len(batch.paths) == 3 and sizes == [(200, 150)] * 3
 
 
 def test_result_is_detached_from_the_file(tmp_path: Path) -> None:
