@@ -8,12 +8,14 @@ timm load only in the commands that run a model (fit, score, suggest, ui), so th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from tastevec.client.fit_options import REFERENCE_STEPS, FitMode
+from tastevec.client.fit_progress import FitProgress, ProgressCallback
 from tastevec.client.forgetting import forget_home
 from tastevec.client.home import HOME_VARIABLE, Home
 from tastevec.client.personal_profile import load_profile
@@ -26,6 +28,7 @@ from tastevec.client.release_cache import (
     pull_from_dir,
 )
 from tastevec.client.sharing import describe_sharing, set_sharing
+from tastevec.client.ui.ranking_page import RANKING_PAGE, check_page_size
 from tastevec.common.coefficients import CoefficientLayout
 from tastevec.common.command_line import new_parser, run
 from tastevec.common.errors import (
@@ -196,13 +199,15 @@ def _fit(args: argparse.Namespace) -> int:
     if args.steps < 1:
         raise FitError(f"--steps must be at least 1, got {args.steps}")
     home = Home.at(args.home)  # made (private) by pull: a fit needs a release first
-    outcome = fit_profile(
-        home,
-        FitMode(args.mode),
-        CoefficientLayout(args.layout),
-        steps=args.steps,
-        use_prior=not args.no_prior,
-    )
+    with fit_progress_bar(enabled=sys.stderr.isatty()) as progress:
+        outcome = fit_profile(
+            home,
+            FitMode(args.mode),
+            CoefficientLayout(args.layout),
+            steps=args.steps,
+            use_prior=not args.no_prior,
+            progress=progress,
+        )
     for line in outcome.skipped:
         print(f"skipped {line}")
     profile = outcome.profile
@@ -216,6 +221,24 @@ def _fit(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+@contextlib.contextmanager
+def fit_progress_bar(*, enabled: bool) -> Iterator[ProgressCallback | None]:
+    """A progress bar on stderr for the fit's stages (a terminal only; else no callback)."""
+    if not enabled:
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=100, unit="%", bar_format="{desc}: {percentage:3.0f}%|{bar}|") as bar:
+
+        def show(step: FitProgress) -> None:
+            count = f" {step.done}/{step.total}" if step.total > 1 else ""
+            bar.set_description_str(step.stage + count, refresh=False)
+            bar.update(round(100 * step.fraction) - bar.n)
+
+        yield show
 
 
 def _add_score(commands: argparse._SubParsersAction) -> None:
@@ -398,6 +421,13 @@ def _add_ui(commands: argparse._SubParsersAction) -> None:
     )
     command.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: free)")
     command.add_argument("--no-browser", action="store_true", help="only print the address")
+    command.add_argument(
+        "--page-size",
+        type=int,
+        default=RANKING_PAGE,
+        help="photos per page of the ranking; the page shows more on request "
+        "(default: %(default)s)",
+    )
     command.set_defaults(handler=_ui)
 
 
@@ -406,4 +436,8 @@ def _ui(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise PageError(f"--port must be 0-65535, got {args.port}")
-    return serve(Home.at(args.home), args.photos, args.port, open_browser=not args.no_browser)
+    page_size = check_page_size(args.page_size)
+    home = Home.at(args.home)
+    return serve(
+        home, args.photos, args.port, open_browser=not args.no_browser, ranking_page=page_size
+    )

@@ -26,6 +26,7 @@ import torch
 
 from tastevec.client import linear_rank_fit
 from tastevec.client.fit_config import DEFAULT_FIT_CONFIG, FitConfig
+from tastevec.client.fit_progress import ProgressCallback, report
 from tastevec.client.image_cache import ImageCache, ImageValues
 from tastevec.client.linearisation import expansion_digest, group_jacobian, linearise
 from tastevec.client.rated_images import RatedImages
@@ -38,6 +39,9 @@ from tastevec.common.composition import ComposedModel, composed_tensor_names
 from tastevec.common.errors import FitError
 from tastevec.common.score_model import ScoreModel
 from tastevec.common.task_vector import TaskVector
+
+EMBED_BATCH = 16  # rated images read and run at once for their values
+EMBED_STAGE = "reading and embedding your rated images"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +83,10 @@ def rated_values(
     cache: ImageCache,
     release_id: str,
     load_images: Callable[[Sequence[Rating]], RatedImages],
+    progress: ProgressCallback | None = None,
 ) -> RatedValues:
-    """Each rated image's values: the cached ones, and the missing ones computed (and cached)."""
+    """Each rated image's values: the cached ones, and the missing ones computed (and cached),
+    `EMBED_BATCH` images at a time; `progress` hears of each batch (images i of N)."""
     started = time.perf_counter()
     k = len(vectors)
     names = composed_tensor_names(base.state_dict(), vectors)
@@ -88,22 +94,24 @@ def rated_values(
     digests = [r.image_sha256 for r in ratings]
     values = cache.get(release_id, expansion, digests, tensors=len(names), vectors=k)
     missing = [r for r in ratings if r.image_sha256 not in values]
-    skipped: tuple[str, ...] = ()
-    if missing:
-        rated = load_images(missing)
-        skipped = rated.skipped
+    skipped: list[str] = []
+    report(progress, EMBED_STAGE, 0, len(missing))
+    for start in range(0, len(missing), EMBED_BATCH):
+        rated = load_images(missing[start : start + EMBED_BATCH])
+        skipped += rated.skipped
         if rated.ratings:
             device = next(base.parameters()).device
             computed = image_values(base, vectors, rated.images.to(device))
             new = {r.image_sha256: v for r, v in zip(rated.ratings, computed, strict=True)}
             cache.put(release_id, expansion, new)
             values.update(new)
+        report(progress, EMBED_STAGE, min(start + EMBED_BATCH, len(missing)), len(missing))
     used = tuple(r for r in ratings if r.image_sha256 in values)
     check_ratings(used, layout, what="readable rated images")
     return RatedValues(
         values=tuple(values[r.image_sha256] for r in used),
         ratings=used,
-        skipped=skipped,
+        skipped=tuple(skipped),
         images_run=len(missing),
         seconds=time.perf_counter() - started,
     )

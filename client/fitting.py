@@ -19,9 +19,10 @@ from tastevec.client.fast_fit import rated_values
 from tastevec.client.feature_correction import FeatureCorrection, scores_and_features
 from tastevec.client.fit_config import DEFAULT_FIT_CONFIG, FitConfig
 from tastevec.client.fit_options import REFERENCE_STEPS, FitMode
+from tastevec.client.fit_progress import ProgressCallback, monotone, report, within
 from tastevec.client.home import Home
 from tastevec.client.image_cache import ImageCache
-from tastevec.client.personal_fit import fit_personal_model, merger
+from tastevec.client.personal_fit import CORRECTION_STAGE, fit_personal_model, merger
 from tastevec.client.personal_profile import Profile, save_profile
 from tastevec.client.rated_images import load_rated_images
 from tastevec.client.rating_requirements import check_ratings
@@ -40,6 +41,12 @@ from tastevec.common.release_model import (
 from tastevec.common.score_model import ScoreModel
 
 IMAGES_PER_PASS = 64  # rated images decoded at once for the correction
+LOAD_STAGE = "loading the release"
+REFERENCE_STAGE = "training (the reference fit)"
+SAVE_STAGE = "saving your profile"
+# each stage's share of the fit's progress (fast mode): release, rated images' values, the
+# coefficients and correction (personal_fit), saving
+VALUES_FROM, MODEL_FROM, SAVE_FROM = 0.05, 0.75, 0.98
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +63,13 @@ def fit_profile(
     steps: int = REFERENCE_STEPS,
     use_prior: bool = True,
     config: FitConfig = DEFAULT_FIT_CONFIG,
+    progress: ProgressCallback | None = None,
 ) -> FitOutcome:
     """Fit the current release's coefficients to the stored ratings; `steps`: reference only;
-    `config`: the fast fit's (fit_config.py), recorded in the profile."""
+    `config`: the fast fit's (fit_config.py), recorded in the profile; `progress` hears each
+    stage (fit_progress.py), its fraction never falling and 1.0 once the profile is saved."""
+    progress = None if progress is None else monotone(progress)
+    report(within(progress, 0.0, VALUES_FROM), LOAD_STAGE, 0, 1)
     release = load_current_release(home)
     with RatingsStore.open(home.ratings) as store:
         ratings = store.ratings()
@@ -74,6 +85,7 @@ def fit_profile(
         prior = load_release_prior(release.root, release.manifest, layout.value)
     names = composed_tensor_names(base.state_dict(), vectors)
     groups = CoefficientPlan.for_tensors(layout, names).groups
+    report(within(progress, 0.0, VALUES_FROM), LOAD_STAGE, 1, 1)
     summary: dict[str, object]
     correction: FeatureCorrection | None = None
     if mode is FitMode.FAST:
@@ -86,6 +98,7 @@ def fit_profile(
                 cache=cache,
                 release_id=release.manifest.release_id,
                 load_images=lambda chosen: load_rated_images(chosen, transform, min_side=side),
+                progress=within(progress, VALUES_FROM, MODEL_FROM),
             )
         y = np.array([targets[r.image_sha256] for r in rated.ratings], np.float64)
         streamed = StreamedImages(rated.ratings, transform, min_side=side)
@@ -97,6 +110,7 @@ def fit_profile(
             config,
             merge=merger(ComposedModel(base, vectors, layout)),
             images=streamed,
+            progress=within(progress, MODEL_FROM, SAVE_FROM),
         )
         solution, correction = personal.solution, personal.correction
         coefficients = solution.coefficients
@@ -116,12 +130,14 @@ def fit_profile(
             # None: no correction (it did not rank the ratings with the merged score)
             summary["correction_alpha"] = None if correction is None else correction.alpha
     else:
+        report(within(progress, VALUES_FROM, SAVE_FROM), REFERENCE_STAGE, 0, 1)
         images = load_rated_images(ratings, transform, min_side=side)
         check_ratings(list(images.ratings), layout, what="readable rated images")
         y_ref = torch.tensor([targets[r.image_sha256] for r in images.ratings])
         reference = fit_reference(
             base, vectors, images.images, y_ref, layout=layout, steps=steps, prior=prior
         )
+        report(within(progress, VALUES_FROM, SAVE_FROM), REFERENCE_STAGE, 1, 1)
         coefficients, used, skipped = reference.coefficients, images.ratings, images.skipped
         summary = {
             "seconds": round(reference.seconds, 3),
@@ -145,7 +161,9 @@ def fit_profile(
         correction_bias=0.0 if correction is None else correction.bias,
         fit_config=config.to_dict() if mode is FitMode.FAST else {},
     )
+    report(within(progress, SAVE_FROM, 1.0), SAVE_STAGE, 0, 1)
     save_profile(home.profiles, profile)
+    report(within(progress, SAVE_FROM, 1.0), SAVE_STAGE, 1, 1)
     return FitOutcome(profile, skipped)
 
 
@@ -165,12 +183,15 @@ class StreamedImages:
         self.min_side = min_side
         self.skipped: list[str] = []
 
-    def scores_and_features(self, model: ScoreModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def scores_and_features(
+        self, model: ScoreModel, progress: ProgressCallback | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         device = next(model.parameters()).device
         position = {r.image_sha256: i for i, r in enumerate(self.ratings)}
         scores: list[np.ndarray] = []
         features: list[np.ndarray] = []
         read: list[int] = []
+        report(progress, CORRECTION_STAGE, 0, len(self.ratings))
         for start in range(0, len(self.ratings), IMAGES_PER_PASS):
             chunk = self.ratings[start : start + IMAGES_PER_PASS]
             rated = load_rated_images(chunk, self.transform, min_side=self.min_side)
@@ -180,6 +201,8 @@ class StreamedImages:
                 scores.append(batch_scores)
                 features.append(batch_features)
                 read += [position[r.image_sha256] for r in rated.ratings]
+            done = min(start + IMAGES_PER_PASS, len(self.ratings))
+            report(progress, CORRECTION_STAGE, done, len(self.ratings))
         if not read:
             return np.zeros(0), np.zeros((0, 0)), np.zeros(0, np.intp)
         return np.concatenate(scores), np.concatenate(features), np.array(read, np.intp)

@@ -7,7 +7,9 @@ coefficient plan and an optional population prior, under a `FitConfig`.
 
 `tastevec-client fit`, the Flower ClientApp and every benchmark call `fit_personal_model`;
 what differs between them is only where the rated images come from (streamed from the
-person's files, or a tensor already in memory) and how a merged model is built.
+person's files, or a tensor already in memory) and how a merged model is built. An optional
+`progress` callback hears each stage (fit_progress.py): the coefficients, then the
+correction's pass over the rated images, batch by batch.
 """
 
 from __future__ import annotations
@@ -27,19 +29,26 @@ from tastevec.client.feature_correction import (
     scores_and_features,
 )
 from tastevec.client.fit_config import DEFAULT_FIT_CONFIG, FitConfig
+from tastevec.client.fit_progress import ProgressCallback, monotone, report, within
 from tastevec.client.image_cache import ImageValues
 from tastevec.common.coefficient_prior import CoefficientPrior
 from tastevec.common.coefficients import CoefficientPlan
 from tastevec.common.composition import ComposedModel
 from tastevec.common.score_model import ScoreModel
 
+COEFFICIENTS_STAGE = "fitting your coefficients"
+CORRECTION_STAGE = "reading your rated images for the correction"
+COEFFICIENTS_SHARE = 0.4  # of the pipeline's progress, when a correction follows
+
 
 class SupportImages(Protocol):
     """The rated images, read again for the correction."""
 
-    def scores_and_features(self, model: ScoreModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def scores_and_features(
+        self, model: ScoreModel, progress: ProgressCallback | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """`model`'s scores [m] and pooled features [m, F] on the images it could read, and
-        their positions [m] among the ratings."""
+        their positions [m] among the ratings; `progress` hears of each batch read."""
         ...
 
 
@@ -49,9 +58,13 @@ class PixelImages:
 
     pixels: torch.Tensor
 
-    def scores_and_features(self, model: ScoreModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def scores_and_features(
+        self, model: ScoreModel, progress: ProgressCallback | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         device = next(model.parameters()).device
+        report(progress, CORRECTION_STAGE, 0, len(self.pixels))
         scores, features = scores_and_features(model, self.pixels.to(device))
+        report(progress, CORRECTION_STAGE, len(self.pixels), len(self.pixels))
         return scores, features, np.arange(len(scores))
 
 
@@ -81,18 +94,25 @@ def fit_personal_model(
     *,
     merge: Callable[[torch.Tensor], ScoreModel],
     images: SupportImages,
+    progress: ProgressCallback | None = None,
 ) -> PersonalModel:
     """The personal model fitted to `ratings` [n] (0-1, higher better) of the images whose
     fast-fit `values` are given, in `plan`'s layout. `merge(coefficients)` builds the plain
-    merged model; `images` gives the rated images again for the correction."""
+    merged model; `images` gives the rated images again for the correction. `progress`
+    hears each stage, its fraction rising to 1.0 when the model is fitted."""
+    progress = None if progress is None else monotone(progress)
+    correcting = len(ratings) >= config.correct_from_ratings
+    share = COEFFICIENTS_SHARE if correcting else 1.0
+    report(within(progress, 0.0, share), COEFFICIENTS_STAGE, 0, 1)
     started = time.perf_counter()
     solution = fit_values(values, ratings, plan, prior=prior, config=config)
     seconds = time.perf_counter() - started
-    if len(ratings) < config.correct_from_ratings:  # no pass over the images below
+    report(within(progress, 0.0, share), COEFFICIENTS_STAGE, 1, 1)
+    if not correcting:  # no pass over the images below
         return PersonalModel(solution, None, None, np.arange(len(ratings)), seconds, 0.0, config)
     started = time.perf_counter()
     merged = merge(solution.coefficients)
-    scores, features, read = images.scores_and_features(merged)
+    scores, features, read = images.scores_and_features(merged, within(progress, share, 1.0))
     correction = None
     if len(read):
         correction = fit_correction(

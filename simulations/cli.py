@@ -195,6 +195,22 @@ def _bench_active(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_page(args: argparse.Namespace) -> int:
+    from tastevec.simulations.bench_page import run_page_benchmark
+    from tastevec.simulations.page_screenshots import small_inputs
+
+    _make_folder(args.out.parent)
+    _make_folder(args.scratch)
+    if args.release is None or args.trust is None:
+        inputs = small_inputs(args.scratch)
+        release, trust = inputs.release, inputs.trust
+    else:
+        release, trust = args.release, args.trust
+    counts = (args.photos // 10, args.photos)
+    _write_report(args.out, run_page_benchmark(release, trust, args.scratch, counts=counts))
+    return 0
+
+
 def _screenshots(args: argparse.Namespace) -> int:
     from tastevec.simulations.page_screenshots import Inputs, small_inputs, take_screenshots
 
@@ -414,6 +430,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--people-set", choices=("development", "final"), default="final", help="which people"
     )
     active.set_defaults(handler=_bench_active)
+    page = suites.add_parser(
+        "page", help="the person's page on 1,000 and 10,000 photos: listing, scores, memory"
+    )
+    page.add_argument("--out", type=Path, default=RESULTS_DIR / "page-bench.md")
+    page.add_argument("--release", type=Path, help="a release (default: a brief one, forged)")
+    page.add_argument("--trust", type=Path, help="its public key")
+    page.add_argument("--photos", type=_positive, default=10_000, help="the large folder")
+    page.add_argument(
+        "--scratch",
+        type=Path,
+        default=Path("page-bench"),
+        help="photos and homes, removed after; the world and release kept (default: %(default)s)",
+    )
+    page.set_defaults(handler=_bench_page)
     federation = suites.add_parser(
         "federation",
         help="the Flower apps over simulated people; SecAgg+ priors against the clear text",

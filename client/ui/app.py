@@ -24,6 +24,7 @@ from tastevec.client.sharing import describe_sharing
 from tastevec.client.ui.access import COOKIE, SECURITY_HEADERS, TOKEN_PARAMETER, Access
 from tastevec.client.ui.background import Background
 from tastevec.client.ui.photo_library import PhotoLibrary
+from tastevec.client.ui.ranking_page import RANKING_LIMIT, RANKING_PAGE, check_page_size
 from tastevec.client.ui.thumbnails import thumbnail
 from tastevec.common.digests import sha256_bytes
 from tastevec.common.errors import ImageError, PageError, TastevecError
@@ -77,7 +78,17 @@ def stars_to_score(stars: int, scale: RatingScale) -> float:
     return scale.low + (stars - 1) * (scale.high - scale.low) / 4.0
 
 
-def create_app(home: Home, access: Access, library: PhotoLibrary, work: Background) -> FastAPI:
+def create_app(
+    home: Home,
+    access: Access,
+    library: PhotoLibrary,
+    work: Background,
+    *,
+    ranking_page: int = RANKING_PAGE,
+) -> FastAPI:
+    """The page's app; `ranking_page`: photos per page of the ranking (the page asks for the
+    next page when the person wants more)."""
+    check_page_size(ranking_page, what="the ranking's page size")
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     session = Session()
 
@@ -285,19 +296,25 @@ def create_app(home: Home, access: Access, library: PhotoLibrary, work: Backgrou
         return {"fit": "started"}
 
     @app.get("/api/ranking")
-    def ranking(offset: int = 0, limit: int = 200) -> dict[str, Any]:
+    def ranking(offset: int = 0, limit: int | None = None) -> dict[str, Any]:
+        """One page of the ranking, best first: `limit` photos (default: the page size) from
+        rank `offset` on; `ranked` says how many there are so far."""
         progress = work.progress()
         ranked = work.ranking()
-        limit = max(1, min(limit, 1000))
+        offset = max(0, offset)
+        limit = max(1, min(ranking_page if limit is None else limit, RANKING_LIMIT))
         items = [
             {"id": p.id, "score": round(s, 4), "name": p.path.name}
-            for p, s in ranked[max(0, offset) : max(0, offset) + limit]
+            for p, s in ranked[offset : offset + limit]
         ]
         return {
             "scored": progress.scored,
             "total": progress.total,
+            "ranked": len(ranked),
             "generation": progress.generation,
             "model": work.model_note or "your own",
+            "offset": offset,
+            "page_size": ranking_page,
             "items": items,
         }
 

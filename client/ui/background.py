@@ -6,7 +6,8 @@
   as each batch finishes (the page polls them), and only scores and digests are kept, never
   images: memory grows by a few numbers per photo.
 - Fitting: one at a time, through `fit_person`, the one place the page calls the device's
-  fit.
+  fit; its progress callback (fit_progress.py) keeps the latest stage and fraction in
+  `fit_state`, which the page's status shows as a bar.
 The two share one model lock, so a fit and a scoring batch never run on the CPU at once and
 a batch never sees a half-replaced model.
 """
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 
 from tastevec.client.fit_options import FitMode
+from tastevec.client.fit_progress import FitProgress, ProgressCallback
 from tastevec.client.fitting import fit_profile
 from tastevec.client.home import Home
 from tastevec.client.personal_profile import Profile
@@ -38,9 +40,9 @@ logger = logging.getLogger(__name__)
 BATCH = 16
 
 
-def fit_person(home: Home) -> Profile:
+def fit_person(home: Home, progress: ProgressCallback | None = None) -> Profile:
     """The device's fit, as `tastevec-client fit` runs it by default (the page's one seam)."""
-    return fit_profile(home, FitMode.FAST, CoefficientLayout.BLOCK).profile
+    return fit_profile(home, FitMode.FAST, CoefficientLayout.BLOCK, progress=progress).profile
 
 
 @dataclass
@@ -49,11 +51,13 @@ class FitState:
     message: str = ""
     started: float | None = None
     seconds: float | None = None
+    progress: FitProgress | None = None  # the latest stage the running fit reported
 
     def as_dict(self) -> dict[str, Any]:
         running = self.state == "running" and self.started is not None
         elapsed = time.monotonic() - self.started if running and self.started else self.seconds
-        return {"state": self.state, "message": self.message, "seconds": elapsed}
+        step = None if self.progress is None else self.progress.as_dict()
+        return {"state": self.state, "message": self.message, "seconds": elapsed, "progress": step}
 
 
 @dataclass
@@ -83,7 +87,7 @@ class Background:
         home: Home,
         library: PhotoLibrary,
         device: torch.device,
-        fit: Callable[[Home], Profile] = fit_person,
+        fit: Callable[[Home, ProgressCallback], Profile] = fit_person,
     ) -> None:
         self.home = home
         self.library = library
@@ -170,12 +174,15 @@ class Background:
         started = time.monotonic()
         try:
             with self.model_lock:
-                profile = self._fit(self.home)
+                profile = self._fit(self.home, self._fit_progress)
                 self._reload_person()
+            with self._lock:
+                last = self.fit_state.progress
             state = FitState(
                 "done",
                 f"fitted from {profile.ratings} ratings",
                 seconds=time.monotonic() - started,
+                progress=last,
             )
         except TastevecError as exc:
             state = FitState("failed", str(exc), seconds=time.monotonic() - started)
@@ -185,6 +192,11 @@ class Background:
         with self._lock:
             self.fit_state = state
         self.wake()
+
+    def _fit_progress(self, step: FitProgress) -> None:
+        with self._lock:
+            if self.fit_state.state == "running":
+                self.fit_state.progress = step
 
     def model_changed(self) -> None:
         """After a forget: the person's model is the default again (call without locks)."""

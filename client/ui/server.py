@@ -22,6 +22,7 @@ from tastevec.client.ui.access import Access, new_secret
 from tastevec.client.ui.app import create_app
 from tastevec.client.ui.background import Background
 from tastevec.client.ui.photo_library import PhotoLibrary
+from tastevec.client.ui.ranking_page import RANKING_PAGE
 from tastevec.common.device import default_device
 from tastevec.common.errors import PageError
 
@@ -41,7 +42,14 @@ def bind(port: int) -> socket.socket:
     return sock
 
 
-def serve(home: Home, photos: Sequence[Path], port: int, *, open_browser: bool) -> int:
+def serve(
+    home: Home,
+    photos: Sequence[Path],
+    port: int,
+    *,
+    open_browser: bool,
+    ranking_page: int = RANKING_PAGE,
+) -> int:
     """Run the page until interrupted (Ctrl-C or SIGTERM); every acknowledged rating is in
     the ratings store already, so stopping loses nothing."""
     home.create()
@@ -52,7 +60,7 @@ def serve(home: Home, photos: Sequence[Path], port: int, *, open_browser: bool) 
     sock = bind(port)
     access = Access(new_secret(), sock.getsockname()[1])
     work = Background(home, library, default_device())
-    app = create_app(home, access, library, work)
+    app = create_app(home, access, library, work, ranking_page=ranking_page)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     server = uvicorn.Server(config)
     print(f"tastevec page for {home.root}: {access.url}", flush=True)

@@ -31,14 +31,6 @@ def client(home: Path, *args: str) -> int:
     return main([command, "--home", str(home), *rest])
 
 
-@pytest.fixture
-def rated_home(tmp_path: Path, release: Path, trust: Path, person_csv: Path) -> Path:
-    home = tmp_path / "home"
-    assert client(home, "pull", "--from-dir", str(release), "--trust", str(trust)) == 0
-    assert client(home, "rate", "--csv", str(person_csv), "--scale", "1-5") == 0
-    return home
-
-
 def write_csv(path: Path, rows: list[tuple[str, float]]) -> Path:
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)

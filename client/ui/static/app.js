@@ -126,6 +126,8 @@ async function fit() {
     await post("/api/fit");
     $("fit-state").dataset.state = "running";
     $("fit-state").textContent = "fitting…";
+    $("fit-progress").hidden = false;
+    $("fit-progress").value = 0;
   } catch (error) {
     $("fit-state").textContent = error.message;
   }
@@ -135,6 +137,7 @@ function figure(item, rank) {
   const box = document.createElement("figure");
   box.dataset.id = item.id;
   box.dataset.score = item.score;
+  box.dataset.rank = rank;
   const img = document.createElement("img");
   img.loading = "lazy";
   img.alt = item.name;
@@ -151,27 +154,104 @@ function figure(item, rank) {
   return box;
 }
 
+// The ranking is walked a page at a time (the server's page size): "Show more" fetches the
+// next page, "Show better ones" the one before what is shown. The gallery keeps at most
+// KEEP_PAGES pages, dropping those at the far end, so the browser's memory stays bounded
+// however large the collection.
+const KEEP_PAGES = 5;
+const ranking = { start: 0, end: 0, generation: null, pageSize: 0, ranked: 0 };
+
+function figures(items, offset) {
+  return items.map((item, i) => figure(item, offset + i + 1));
+}
+
+function rankingWindow(data) {
+  const gallery = $("gallery");
+  ranking.pageSize = data.page_size;
+  ranking.ranked = data.ranked;
+  gallery.dataset.start = ranking.start;
+  gallery.dataset.end = ranking.end;
+  gallery.dataset.ranked = data.ranked;
+  gallery.dataset.generation = data.generation;
+  const complete = data.total > 0 && data.scored === data.total;
+  gallery.dataset.complete = complete ? "yes" : "no";
+  $("ranking-more").hidden = ranking.end >= data.ranked;
+  $("ranking-earlier").hidden = ranking.start === 0;
+  $("ranking-progress").textContent = "scored " + data.scored + " of " + data.total +
+    (ranking.end > ranking.start
+      ? "; showing #" + (ranking.start + 1) + "-#" + ranking.end + " of " + data.ranked : "");
+  $("ranking-model").textContent = "· model: " + data.model;
+  return complete;
+}
+
 async function loadRanking() {
+  // What is shown again (scores still arriving, or a new model): from the top after a model
+  // change, else the same ranks.
   clearTimeout(rankingTimer);
   try {
-    const data = await api("/api/ranking?limit=500");
+    const size = Math.max(ranking.end - ranking.start, ranking.pageSize, 1);
+    const limit = ranking.pageSize ? "&limit=" + size : "";
+    let data = await api("/api/ranking?offset=" + ranking.start + limit);
+    if (String(data.generation) !== String(ranking.generation) && data.offset !== 0) {
+      data = await api("/api/ranking?offset=0");
+    }
     const gallery = $("gallery");
-    const key = data.items.map((i) => i.id + ":" + i.score).join(",");
+    const key = data.generation + "|" + data.offset + "|" +
+      data.items.map((i) => i.id + ":" + i.score).join(",");
     if (gallery.dataset.key !== key) {
-      gallery.replaceChildren(...data.items.map((item, i) => figure(item, i + 1)));
+      gallery.replaceChildren(...figures(data.items, data.offset));
       gallery.dataset.key = key;
     }
-    const complete = data.total > 0 && data.scored === data.total;
-    gallery.dataset.complete = complete ? "yes" : "no";
-    gallery.dataset.generation = data.generation;
-    $("ranking-progress").textContent = "scored " + data.scored + " of " + data.total;
-    $("ranking-model").textContent = "· model: " + data.model;
+    ranking.generation = data.generation;
+    ranking.start = data.offset;
+    ranking.end = data.offset + data.items.length;
+    const complete = rankingWindow(data);
     if (!complete && document.body.dataset.view === "ranking") {
       rankingTimer = setTimeout(loadRanking, 700);
     }
   } catch (error) {
     $("ranking-progress").textContent = error.message;
   }
+}
+
+async function showMore() {
+  try {
+    const data = await api("/api/ranking?offset=" + ranking.end);
+    if (String(data.generation) !== String(ranking.generation)) { return loadRanking(); }
+    const gallery = $("gallery");
+    gallery.append(...figures(data.items, data.offset));
+    ranking.end = data.offset + data.items.length;
+    while (ranking.end - ranking.start > KEEP_PAGES * data.page_size) {
+      for (let i = 0; i < data.page_size && gallery.firstChild; i++) { gallery.firstChild.remove(); }
+      ranking.start += data.page_size;
+    }
+    gallery.dataset.key = "";
+    rankingWindow(data);
+  } catch (error) {
+    $("ranking-progress").textContent = error.message;
+  }
+  return null;
+}
+
+async function showEarlier() {
+  try {
+    const offset = Math.max(0, ranking.start - ranking.pageSize);
+    const data = await api("/api/ranking?offset=" + offset + "&limit=" + (ranking.start - offset));
+    if (String(data.generation) !== String(ranking.generation)) { return loadRanking(); }
+    const gallery = $("gallery");
+    gallery.prepend(...figures(data.items, offset));
+    ranking.start = offset;
+    while (ranking.end - ranking.start > KEEP_PAGES * data.page_size) {
+      const drop = (ranking.end - ranking.start) % data.page_size || data.page_size;
+      for (let i = 0; i < drop && gallery.lastChild; i++) { gallery.lastChild.remove(); }
+      ranking.end -= drop;
+    }
+    gallery.dataset.key = "";
+    rankingWindow(data);
+  } catch (error) {
+    $("ranking-progress").textContent = error.message;
+  }
+  return null;
 }
 
 async function loadFolders() {
@@ -222,8 +302,14 @@ async function loadStatus() {
     const state = $("fit-state");
     state.dataset.state = s.fit.state;
     const seconds = s.fit.seconds === null ? "" : " (" + s.fit.seconds.toFixed(1) + " s)";
+    const step = s.fit.progress;
+    const bar = $("fit-progress");
+    bar.hidden = s.fit.state !== "running";
+    bar.value = step ? step.fraction : 0;
+    bar.dataset.fraction = step ? step.fraction : 0;
+    const stage = step ? step.stage + (step.total > 1 ? " " + step.done + "/" + step.total : "") : "";
     state.textContent = s.fit.state === "idle" ? "" :
-      s.fit.state === "running" ? "fitting…" + seconds : s.fit.message + seconds;
+      s.fit.state === "running" ? (stage || "fitting") + "…" + seconds : s.fit.message + seconds;
     if (lastFitState === "running" && s.fit.state !== "running") {
       if (document.body.dataset.view === "ranking") { loadRanking(); }
       if (document.body.dataset.view === "rate" && current === null) { loadNext(); }
@@ -267,6 +353,8 @@ function start() {
     star.addEventListener("click", () => rate(Number(star.dataset.stars)));
   }
   $("skip").addEventListener("click", skip);
+  $("ranking-more").addEventListener("click", showMore);
+  $("ranking-earlier").addEventListener("click", showEarlier);
   $("undo").addEventListener("click", undo);
   $("fit").addEventListener("click", fit);
   $("folder-form").addEventListener("submit", addFolder);
@@ -275,7 +363,7 @@ function start() {
   document.addEventListener("keydown", onKey);
   show("rate");
   loadStatus();
-  setInterval(loadStatus, 1500);
+  setInterval(loadStatus, 1000);
 }
 
 start();

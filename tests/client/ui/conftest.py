@@ -79,13 +79,14 @@ def page_home(release: Path, trust: Path, tmp_path: Path) -> Path:
     return make_home(release, trust, tmp_path / "home")
 
 
-def start_page(home: Path, photos: Path) -> Page:
-    """Start the page's server; its output goes to HOME/../page.log (shown when a test fails)."""
+def start_page(home: Path, photos: Path, *options: str) -> Page:
+    """Start the page's server (with `options` of `tastevec-client ui`); its output goes to
+    HOME/../page.log (shown when a test fails)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     log = home.parent / "page.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [CLIENT, "ui", "--home", str(home), "--photos", str(photos), "--no-browser"],
+            [CLIENT, "ui", "--home", str(home), "--photos", str(photos), "--no-browser", *options],
             stdout=out,
             stderr=subprocess.STDOUT,
             text=True,
