@@ -7,7 +7,9 @@ Each round the device
 2. fits its person's model on the local ratings store with that release's prior, through the
    same `fitting.fit_profile` as `tastevec-client fit` (and saves the profile);
 3. returns [coefficients, coefficients**2] / scale (common/shared_statistics.py) through
-   `secaggplus_mod`, with weight 1 and no metrics: the server learns only the cohort's sums.
+   `secaggplus_mod`, with weight 1 and no metrics: the server learns only the cohort's sums;
+   with DP on (the round's `dp-noise-multiplier` > 0) clipped and with this device's share
+   of the Gaussian noise added first (client/statistics_noise.py).
 
 A round begins by asking each device whether it shares (a legacy get_properties): SecAgg+
 cannot lose a device between its setup and its key sharing, so only sharers join the cohort.
@@ -41,9 +43,14 @@ from tastevec.client.fitting import fit_profile
 from tastevec.client.home import Home
 from tastevec.client.release_cache import current_release_id, pull_from_dir
 from tastevec.client.sharing import sharing_enabled
+from tastevec.client.statistics_noise import StatisticsNoise, add_statistics_noise
 from tastevec.common.coefficients import parse_layout
 from tastevec.common.errors import TastevecError
-from tastevec.common.shared_statistics import StatisticsEncoding, encode_statistics
+from tastevec.common.shared_statistics import (
+    StatisticsEncoding,
+    check_clipping_range,
+    encode_statistics,
+)
 
 log = logging.getLogger(__name__)
 NOT_SHARING = 451  # the error code of a device whose owner has not agreed to share
@@ -121,7 +128,15 @@ class PersonClient(NumPyClient):
         outcome = fit_profile(home, FitMode.FAST, parse_layout(str(config["layout"])))
         encoding = StatisticsEncoding(float(config["clipping-range"]), float(config["value-scale"]))
         coefficients = np.array(outcome.profile.coefficients, np.float64)
-        return list(encode_statistics(coefficients, encoding)), 1, {}
+        if float(config.get("dp-noise-multiplier", 0.0)) <= 0:
+            return list(encode_statistics(coefficients, encoding)), 1, {}
+        noise = StatisticsNoise(
+            float(config["dp-clipping-norm"]),
+            float(config["dp-noise-multiplier"]),
+            int(config["dp-cohort"]),
+        )
+        arrays = [coefficients / encoding.scale, coefficients**2 / encoding.scale]
+        return check_clipping_range(add_statistics_noise(arrays, noise), encoding), 1, {}
 
 
 def consent_mod(defaults: dict[str, str] | None = None) -> Mod:

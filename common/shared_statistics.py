@@ -47,7 +47,15 @@ def encode_statistics(
         raise StatisticsError(
             f"coefficients must be a finite [groups, K] array, not {values.shape}"
         )
-    arrays = [values / encoding.scale, values * values / encoding.scale]
+    return check_clipping_range(
+        [values / encoding.scale, values * values / encoding.scale], encoding
+    )
+
+
+def check_clipping_range(
+    arrays: list[npt.NDArray[np.float64]], encoding: StatisticsEncoding
+) -> list[npt.NDArray[np.float64]]:
+    """`arrays` as they are; StatisticsError if SecAgg+ would clip any value of them."""
     largest = max(float(np.abs(a).max()) for a in arrays)
     if largest > encoding.clipping_range:
         raise StatisticsError(

@@ -15,7 +15,11 @@ publishes nothing and says why in the log and in `<releases>/federation-rounds.j
 Run config (kebab-case, declared in pyproject's [tool.flwr.app.config]): `releases` (folder
 of release folders), `release-id` (the one to start from), `key` (the operator's private
 key), `layout`, `rounds`, `min-people`, `num-shares`, `reconstruction-threshold`,
-`clipping-range`, `value-scale`, `timeout`.
+`clipping-range`, `value-scale`, `timeout`; differential privacy (off unless
+`dp-noise-multiplier` > 0): `dp-noise-multiplier`, `dp-clipping-norm`, `dp-delta` — each
+device clips and adds its share of the noise (client/statistics_noise.py), and the run's
+epsilon from Flower's RDP accountant (server/privacy_accounting.py) is written to the
+published release's notes and the rounds file.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from tastevec.common.errors import TastevecError
 from tastevec.common.shared_statistics import StatisticsEncoding, decode_sums
 from tastevec.common.signing import load_private_key
 from tastevec.server.prior_publication import publish_prior
+from tastevec.server.privacy_accounting import PrivacyBudget
 
 log = logging.getLogger(__name__)
 ROUNDS_LOG = "federation-rounds.jsonl"
@@ -62,6 +67,9 @@ class FederationSettings:
     clipping_range: float = 8.0
     value_scale: float = 1.0
     timeout: float = 300.0
+    dp_noise_multiplier: float = 0.0  # 0: no differential privacy
+    dp_clipping_norm: float = 1.0
+    dp_delta: float = 1e-5
 
     @classmethod
     def from_config(cls, config: dict[str, Any], defaults: dict[str, Any]) -> FederationSettings:
@@ -100,6 +108,12 @@ class PriorStrategy(FedAvg):
         self.release_id = settings.release_id
         self.encoding = StatisticsEncoding(settings.clipping_range, settings.value_scale)
         self.published: dict[int, str] = {}
+        self.cohort = 0
+        self.budget = (
+            PrivacyBudget(settings.dp_noise_multiplier, settings.dp_delta)
+            if settings.dp_noise_multiplier > 0
+            else None
+        )
 
     def configure_fit(
         self, server_round: int, parameters: Parameters, client_manager: ClientManager
@@ -120,6 +134,11 @@ class PriorStrategy(FedAvg):
             "clipping-range": self.settings.clipping_range,
             "value-scale": self.settings.value_scale,
         }
+        self.cohort = len(sharers)
+        if self.budget is not None:
+            config["dp-noise-multiplier"] = self.settings.dp_noise_multiplier
+            config["dp-clipping-norm"] = self.settings.dp_clipping_norm
+            config["dp-cohort"] = self.cohort
         return [(proxy, FitIns(parameters, dict(config))) for proxy in sharers]
 
     def _sharing_devices(self, proxies: list[ClientProxy], server_round: int) -> list[ClientProxy]:
@@ -150,13 +169,21 @@ class PriorStrategy(FedAvg):
         mean = parameters_to_ndarrays(results[0][1].parameters)  # SecAgg+: each holds the sum
         sums = decode_sums(mean, people, parse_layout(self.settings.layout), self.encoding)
         prior = population_prior(sums)
+        privacy: dict[str, object] = {}
+        if self.budget is not None:
+            privacy = {
+                "dp_epsilon": self.budget.spend(self.cohort, people),
+                "dp_delta": self.settings.dp_delta,
+                "dp_noise_multiplier": self.budget.effective_multiplier(self.cohort, people),
+                "dp_clipping_norm": self.settings.dp_clipping_norm,
+            }
         releases = Path(self.settings.releases)
         _, manifest = publish_prior(
             releases / self.release_id,
             prior,
             releases,
             load_private_key(Path(self.settings.key)),
-            notes={"federated_round": server_round, "federated_people": people},
+            notes={"federated_round": server_round, "federated_people": people, **privacy},
         )
         log.info(
             "round %d: prior from %d people published as release %s",
@@ -165,15 +192,28 @@ class PriorStrategy(FedAvg):
             manifest.release_id,
         )
         self.published[server_round] = manifest.release_id
-        self._record(server_round, people, manifest.release_id, None)
+        self._record(server_round, people, manifest.release_id, None, privacy)
         self.release_id = manifest.release_id
         return ndarrays_to_parameters([]), {}
 
-    def _record(self, server_round: int, people: int, release: str | None, why: str | None) -> None:
+    def _record(
+        self,
+        server_round: int,
+        people: int,
+        release: str | None,
+        why: str | None,
+        privacy: dict[str, object] | None = None,
+    ) -> None:
         if why is not None:
             log.warning("round %d: no prior published: %s", server_round, why)
         path = Path(self.settings.releases) / ROUNDS_LOG
-        line = {"round": server_round, "people": people, "published": release, "why": why}
+        line: dict[str, object] = {
+            "round": server_round,
+            "people": people,
+            "published": release,
+            "why": why,
+        }
+        line.update(privacy or {})
         previous = path.read_bytes() if path.is_file() else b""
         write_atomic(path, previous + (json.dumps(line) + "\n").encode())
 
