@@ -21,6 +21,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -59,6 +60,9 @@ CURRENT = "current"
 RELEASES = "releases"
 INCOMING = "incoming"
 BLOB_LIMIT = 16 * 2**30  # the largest blob an upload may announce
+# An entry of STORE/incoming/ untouched this long belongs to no live upload or publish (an
+# upload may run an hour, and writes as it goes): one a killed server process left behind.
+STALE_INCOMING_SECONDS = 2 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +93,29 @@ class ReleaseStore:
             )
         for folder in (root / "blobs", root / RELEASES, root / INCOMING):
             folder.mkdir(parents=True, exist_ok=True)
+        store.remove_stale_incoming()
         return store
+
+    def remove_stale_incoming(self, max_age: float = STALE_INCOMING_SECONDS) -> list[str]:
+        """Delete what killed processes left in STORE/incoming/ (an upload's temporary file,
+        a half-written release folder): entries not modified for `max_age` seconds. Fresh
+        ones are kept, since another replica sharing the store may be writing them. A
+        failed upload or publish removes its own at once; this is for SIGKILL and power loss.
+        Returns the names removed."""
+        removed = []
+        cutoff = time.time() - max_age
+        for entry in (self.root / INCOMING).iterdir():
+            try:
+                if entry.lstat().st_mtime >= cutoff:
+                    continue
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+            except FileNotFoundError:  # another replica removed it meanwhile
+                continue
+            removed.append(entry.name)
+        return removed
 
     def public_key(self) -> Ed25519PublicKey:
         return load_public_key(self.root / TRUSTED_KEY)

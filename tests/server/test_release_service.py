@@ -370,3 +370,43 @@ def test_the_publish_command_on_disk_and_over_the_wire(
     plain = ["serve", "--store", str(store), "--host", "0.0.0.0", "--writer-token-file", str(token)]
     assert server_main(plain) == 2  # a token over plaintext off loopback
     assert "travel in the clear" in capsys.readouterr().err
+
+
+def test_the_publish_command_sends_a_new_prior_as_its_blob_alone(
+    server: RunningServer,
+    store: ReleaseStore,
+    small_release: Path,
+    service_key: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A new prior needs no command of its own: `publish RELEASE_DIR --server` on a release
+    that differs only by its prior uploads the prior's blob and nothing else."""
+    from tastevec.common.signing import load_private_key
+    from tastevec.server.cli import main as server_main
+    from tastevec.simulations.synthetic_release import add_prior
+
+    base = verify_release(small_release, load_public_key(service_key[1]))
+    prior = b"a-new-population-prior" * 30
+    new = add_prior(
+        small_release,
+        base,
+        tmp_path / "r2",
+        load_private_key(service_key[0]),
+        prior=prior,
+        created="2026-12-06T00:00:00Z",
+    )
+    token = tmp_path / "token"
+    token.write_bytes(TOKEN)
+    token.chmod(0o600)
+    before = {p.name for p in (store.root / "blobs").iterdir()}
+    wire = ["publish", str(tmp_path / "r2"), "--server", f"127.0.0.1:{server.port}"]
+    assert server_main([*wire, "--token-file", str(token)]) == 0
+    assert f"release {new.release_id} published (now current)" in capsys.readouterr().out
+    after = {p.name for p in (store.root / "blobs").iterdir()}
+    assert after - before == {hashlib.sha256(prior).hexdigest()}
+    answer = store.prior(None, "global")
+    assert (answer.release_id, answer.blob.sha256) == (
+        new.release_id,
+        hashlib.sha256(prior).hexdigest(),
+    )

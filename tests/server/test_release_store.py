@@ -125,3 +125,27 @@ def test_an_upload_is_checked_as_it_arrives(service_key: tuple[Path, Path], tmp_
     assert store.add_blob(ref, [data]) is False
     with store.open_blob(ref.sha256) as (handle, size):
         assert size == 1000 and handle.read() == data
+
+
+def test_what_a_killed_upload_left_in_incoming_is_removed_when_the_store_opens(
+    service_key: tuple[Path, Path], tmp_path: Path
+) -> None:
+    import os
+    import time
+
+    from tastevec.server.release_store import STALE_INCOMING_SECONDS
+
+    store = ReleaseStore.open(tmp_path / "store", trust=service_key[1])
+    incoming = store.root / "incoming"
+    stale_part = incoming / f".{'a' * 64}.x1.part"  # as add_blob names its temporary file
+    stale_part.write_bytes(b"half an upload")
+    stale_release = incoming / ".publish-x2"  # as a release folder is written
+    stale_release.mkdir()
+    (stale_release / "manifest.json").write_bytes(b"{}")
+    fresh_part = incoming / f".{'b' * 64}.x3.part"  # another replica's upload in flight
+    fresh_part.write_bytes(b"being written")
+    old = time.time() - STALE_INCOMING_SECONDS - 60
+    for path in (stale_part, stale_release / "manifest.json", stale_release):
+        os.utime(path, (old, old))
+    ReleaseStore.open(store.root)  # as `serve` or `publish` starts
+    assert sorted(p.name for p in incoming.iterdir()) == [fresh_part.name]
