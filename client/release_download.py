@@ -64,7 +64,7 @@ class PullOptions:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     stall_seconds: float = 30.0  # longest wait for the next chunk of a blob
     blob_deadline: float = 3600.0  # longest one blob stream may run
-    parallel_blobs: int = 2  # blobs streamed at once (each resumes on its own)
+    parallel_blobs: int = 3  # blobs streamed at once (each resumes on its own)
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from pathlib import Path
 from tastevec.client.home import Home
 from tastevec.client.release_download import Progress, PullOptions, pull_from_server
 from tastevec.common.release import blob_path
+from tastevec.common.release_protocol import CHUNK_BYTES
 from tastevec.common.signing import load_private_key
 from tastevec.proto.release_channel import RetryPolicy
 from tastevec.server.keys import generate_key_pair
@@ -201,7 +202,7 @@ def run_release_benchmark(scratch: Path, settings: ReleaseBenchSettings) -> str:
         f"The server process was SIGKILLed after {killed_at / 1e6:.0f} MB of {mb:.0f} MB had "
         "arrived and a new one started on the same port; the pull retried (UNAVAILABLE) and "
         f"resumed each blob from its byte. Bytes received in all: {release_bytes + resent:,}; "
-        f"**re-sent: {resent:,} bytes** (target: at most one 256 KiB chunk).",
+        f"**re-sent: {resent:,} bytes** (target: at most one {CHUNK_BYTES // 1024} KiB chunk).",
         "",
         f"## {settings.clients} clients at once",
         "",
