@@ -47,7 +47,7 @@ class ReleaseBenchSettings:
     release_mb: int = 200
     task_vectors: int = 4
     clients: int = 20
-    repeats: int = 2
+    repeats: int = 5
     flower: bool = True  # also send the bytes through Flower's transport (about a minute)
 
 

@@ -413,7 +413,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     release.add_argument("--release-mb", type=_positive, default=200, help="release size (MB)")
     release.add_argument("--clients", type=_positive, default=20, help="concurrent clients")
-    release.add_argument("--repeats", type=_positive, default=2, help="single-pull repeats")
+    release.add_argument("--repeats", type=_positive, default=5, help="single-pull repeats")
     release.add_argument(
         "--no-flower", action="store_true", help="skip the Flower transport comparison"
     )
