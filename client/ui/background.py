@@ -152,17 +152,12 @@ class Background:
         photos = self.library.photos()
         with self._lock:
             current = self._generation
-            scored = sum(
-                1
-                for p in photos
-                if (s := self._scores.get(p.id)) is not None and s.generation == current
-            )
-            own = sum(
-                1 for p in photos if (s := self._scores.get(p.id)) is not None and s.own is not None
-            )
-            broken = sum(1 for p in photos if p.id in self._skipped)
+            readable = [p for p in photos if p.id not in self._skipped]
+            known = [s for p in readable if (s := self._scores.get(p.id)) is not None]
             skipped = list(self._skipped.values())
-        return Progress(scored, len(photos) - broken, current, skipped, own)
+        scored = sum(1 for s in known if s.generation == current)
+        own = sum(1 for s in known if s.own is not None)
+        return Progress(scored, len(readable), current, skipped, own)
 
     def ranking(self) -> list[tuple[Photo, float]]:
         """Photos scored by the current model, best first."""
