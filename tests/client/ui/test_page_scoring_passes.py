@@ -12,12 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
+from tastevec.client.cli import main as client_main
 from tastevec.client.home import Home
 from tastevec.client.photo_suggestions import SuggestionModels, score_photos
 from tastevec.client.release_cache import load_current_release
-from tastevec.client.ui.background import Background
+from tastevec.client.ui.background import OWN_SAMPLE, Background
 from tastevec.client.ui.photo_library import PhotoLibrary
 
 from .conftest import PHOTOS, InProcess, serve_in_process
@@ -106,3 +108,15 @@ def test_ranking_whole_before_own_scores_and_suggestions_from_the_first_batch(
         known = work.scores_of(library.photos())
         assert all(known[i].own is kept[i] for i in kept)
         assert page.http.get("/api/ranking").json()["ranked"] == PHOTOS
+
+
+def test_own_sample_option_refuses_a_negative_count_and_states_its_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = str(tmp_path / "home")
+    assert client_main(["ui", "--home", home, "--no-browser", "--own-sample", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--own-sample must be 0 or more, got -1" in err
+    with pytest.raises(SystemExit):
+        client_main(["ui", "--help"])
+    assert f"default: {OWN_SAMPLE};" in " ".join(capsys.readouterr().out.split())
