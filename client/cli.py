@@ -428,6 +428,14 @@ def _add_ui(commands: argparse._SubParsersAction) -> None:
         help="photos per page of the ranking; the page shows more on request "
         "(default: %(default)s)",
     )
+    command.add_argument(
+        "--own-sample",
+        type=int,
+        default=None,
+        help="photos scored by every model first, so the next-photo choice works at once, "
+        "before your model alone ranks the rest (default: 128; the folder's size or more: "
+        "every model on every photo first)",
+    )
     command.set_defaults(handler=_ui)
 
 
@@ -437,7 +445,15 @@ def _ui(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise PageError(f"--port must be 0-65535, got {args.port}")
     page_size = check_page_size(args.page_size)
+    if args.own_sample is not None and args.own_sample < 0:
+        raise PageError(f"--own-sample must be 0 or more, got {args.own_sample}")
     home = Home.at(args.home)
+    sample = {} if args.own_sample is None else {"own_sample": args.own_sample}
     return serve(
-        home, args.photos, args.port, open_browser=not args.no_browser, ranking_page=page_size
+        home,
+        args.photos,
+        args.port,
+        open_browser=not args.no_browser,
+        ranking_page=page_size,
+        **sample,
     )

@@ -74,17 +74,22 @@ class SuggestionModels:
         person, note = scoring_model(home, release, self.device)
         return SuggestionModels(person, self.own, note)
 
-    @torch.no_grad()
     def score(self, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """The person's scores [n] and the own models' [n, K] of preprocessed images."""
-        batch = images.to(self.device)
-        person = self.person(batch).float().cpu().numpy()
-        own = np.stack([m(batch).float().cpu().numpy() for m in self.own], axis=1)
-        return person.astype(np.float64), own.astype(np.float64)
+        return self.score_person(images), self.score_own(images)
 
     @torch.no_grad()
     def score_person(self, images: torch.Tensor) -> np.ndarray:
+        """The person's model's scores [n] (one forward pass)."""
         return self.person(images.to(self.device)).float().cpu().numpy().astype(np.float64)
+
+    @torch.no_grad()
+    def score_own(self, images: torch.Tensor) -> np.ndarray:
+        """Each task vector's own model's scores [n, K] (K forward passes). They depend on
+        the photo's content only, never on the person's model: a fit leaves them valid."""
+        batch = images.to(self.device)
+        own = np.stack([m(batch).float().cpu().numpy() for m in self.own], axis=1)
+        return own.astype(np.float64)
 
 
 @torch.no_grad()

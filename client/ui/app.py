@@ -17,13 +17,13 @@ from pydantic import BaseModel
 from tastevec.client.forgetting import forget_home
 from tastevec.client.home import Home
 from tastevec.client.personal_profile import load_profile, profile_path
-from tastevec.client.photo_suggestions import choose_photos
+from tastevec.client.photo_suggestions import ScoredPhoto, choose_photos
 from tastevec.client.ratings_store import Rating, RatingScale, RatingsStore
 from tastevec.client.release_cache import current_release_id
 from tastevec.client.sharing import describe_sharing
 from tastevec.client.ui.access import COOKIE, SECURITY_HEADERS, TOKEN_PARAMETER, Access
 from tastevec.client.ui.background import Background
-from tastevec.client.ui.photo_library import PhotoLibrary
+from tastevec.client.ui.photo_library import Photo, PhotoLibrary
 from tastevec.client.ui.ranking_page import RANKING_LIMIT, RANKING_PAGE, check_page_size
 from tastevec.client.ui.thumbnails import thumbnail
 from tastevec.common.digests import sha256_bytes
@@ -166,6 +166,7 @@ def create_app(
             "fit": work.fit_state.as_dict(),
             "model": work.model_note or ("your own" if fit else None),
             "scored": progress.scored,
+            "own_scored": progress.own_scored,
             "total": progress.total,
             "unreadable": progress.skipped[:20],
             "sharing": describe_sharing(home),
@@ -199,6 +200,9 @@ def create_app(
 
     @app.get("/api/next")
     def next_photo() -> dict[str, Any]:
+        """The photo to rate next: chosen by `choose_photos` among the photos with own
+        scores (the background scores a first sample of them before anything else); while
+        none of those is left unrated, the first unrated photo in order."""
         photos = library.photos()
         rated = rated_digests()
         known = work.scores_of(photos)
@@ -207,18 +211,23 @@ def create_app(
             skipped = set(session.skipped)
             rated_here = {i for i, sha in session.digests.items() if sha in rated}
         open_photos = [p for p in photos if p.id not in skipped and p.id not in unreadable]
-        scored = [p for p in open_photos if p.id in known]
-        unscored = [p for p in open_photos if p.id not in known and p.id not in rated_here]
-        unrated = sum(1 for p in scored if known[p.id].sha256 not in rated) + len(unscored)
-        scale = _page_scale()
-        if scored:
-            from tastevec.client.photo_suggestions import ScoredPhoto
+        pool = [p for p in open_photos if (k := known.get(p.id)) is not None and k.own is not None]
+        in_pool = {p.id for p in pool}
 
-            rows = [
-                ScoredPhoto(p.path, known[p.id].sha256, known[p.id].score, known[p.id].own)
-                for p in scored
-            ]
-            by_path = {p.path: p for p in scored}
+        def is_rated(photo: Photo) -> bool:
+            k = known.get(photo.id)
+            return k.sha256 in rated if k is not None else photo.id in rated_here
+
+        waiting = [p for p in open_photos if p.id not in in_pool and not is_rated(p)]
+        unrated = sum(1 for p in pool if not is_rated(p)) + len(waiting)
+        scale = _page_scale()
+        if pool:
+            rows = []
+            for p in pool:
+                k = known[p.id]
+                assert k.own is not None
+                rows.append(ScoredPhoto(p.path, k.sha256, k.score, k.own))
+            by_path = {p.path: p for p in pool}
             chosen = choose_photos(rows, rated, 1)
             if chosen:
                 photo = by_path[chosen[0].path]
@@ -229,8 +238,8 @@ def create_app(
                     "unrated": unrated,
                     "scale": scale,
                 }
-        if unscored:  # scores not ready yet: the first unscored photo, in order
-            first = unscored[0]
+        if waiting:  # no own scores for an unrated photo yet: the first one, in order
+            first = waiting[0]
             return {
                 "id": first.id,
                 "name": first.path.name,

@@ -1,15 +1,30 @@
 """The page's work that takes time, in background threads, so every request returns at once.
 
-- Scoring: every photo of the library is read once, hashed, and scored by the person's model
-  and by each task vector's own model (what `photo_suggestions` needs to choose the next
-  photo to rate); after a fit or a forget, only the person's model runs again. Scores appear
-  as each batch finishes (the page polls them), and only scores and digests are kept, never
-  images: memory grows by a few numbers per photo.
+- Scoring: every photo of the library is read, hashed and scored. Two kinds of score, of
+  very different cost:
+    * the person's score (one forward pass of the person's model): what the ranking needs;
+      it goes stale whenever the person's model changes (a fit, a forget), and is run again;
+    * the own scores (one forward pass of each task vector's own model, K of them): what
+      `photo_suggestions` needs to choose the next photo to rate. They depend on the
+      photo's content only, so they are kept by the file's digest and stay valid across
+      fits and forgets; only a photo whose bytes changed gets them again.
+  So that a large folder's ranking is whole as soon as the person's model alone allows, and
+  the "next photo" choice still works from the first minute, each batch is picked in this
+  order (`_next_batch`):
+    1. own sample: until `own_sample` readable photos (the first in the library's order)
+       have own scores, a batch of them is scored by every model (person and own), so the
+       rate page chooses among them right away;
+    2. ranking: photos whose person score is missing or stale, person's model only;
+    3. own scores for the rest, own models only (the person's score stays as it is).
+  A photo without own scores yet is still rated "in order" on the page, never lost. Scores
+  appear as each batch finishes (the page polls them), and only scores and digests are
+  kept, never images: memory grows by a few numbers per photo.
 - Fitting: one at a time, through `fit_person`, the one place the page calls the device's
   fit; its progress callback (fit_progress.py) keeps the latest stage and fraction in
   `fit_state`, which the page's status shows as a bar.
 The two share one model lock, so a fit and a scoring batch never run on the CPU at once and
-a batch never sees a half-replaced model.
+a batch never sees a half-replaced model; a batch begun under an older model generation is
+dropped unstored (a batch at most of work).
 """
 
 from __future__ import annotations
@@ -38,6 +53,7 @@ from tastevec.common.errors import TastevecError
 logger = logging.getLogger(__name__)
 
 BATCH = 16
+OWN_SAMPLE = 128  # photos given own scores first, so the next-photo choice has a pool at once
 
 
 def fit_person(home: Home, progress: ProgressCallback | None = None) -> Profile:
@@ -62,21 +78,23 @@ class FitState:
 
 @dataclass
 class PhotoScores:
-    """What is known of one photo: its digest, own models' scores, the person's score and
-    which model generation gave it."""
+    """What is known of one photo: its digest, the person's score and which model
+    generation gave it, and the own models' scores of that content (None until the own
+    models have run on it)."""
 
     sha256: str
-    own: np.ndarray
+    own: np.ndarray | None
     score: float
     generation: int
 
 
 @dataclass
 class Progress:
-    scored: int = 0
-    total: int = 0
+    scored: int = 0  # by the current person's model: the ranking's length
+    total: int = 0  # readable photos
     generation: int = 0
     skipped: list[str] = field(default_factory=list)
+    own_scored: int = 0  # with own scores: the next-photo choice's pool
 
 
 class Background:
@@ -88,11 +106,18 @@ class Background:
         library: PhotoLibrary,
         device: torch.device,
         fit: Callable[[Home, ProgressCallback], Profile] = fit_person,
+        *,
+        batch: int = BATCH,
+        own_sample: int = OWN_SAMPLE,
     ) -> None:
+        if batch < 1 or own_sample < 0:
+            raise ValueError(f"batch {batch} must be >= 1 and own_sample {own_sample} >= 0")
         self.home = home
         self.library = library
         self.device = device
         self._fit = fit
+        self._batch = batch
+        self._own_sample = own_sample
         self.model_lock = threading.Lock()
         self._lock = threading.Lock()  # guards the fields below
         self._models: SuggestionModels | None = None
@@ -127,14 +152,12 @@ class Background:
         photos = self.library.photos()
         with self._lock:
             current = self._generation
-            scored = sum(
-                1
-                for p in photos
-                if (s := self._scores.get(p.id)) is not None and s.generation == current
-            )
-            broken = sum(1 for p in photos if p.id in self._skipped)
+            readable = [p for p in photos if p.id not in self._skipped]
+            known = [s for p in readable if (s := self._scores.get(p.id)) is not None]
             skipped = list(self._skipped.values())
-        return Progress(scored, len(photos) - broken, current, skipped)
+        scored = sum(1 for s in known if s.generation == current)
+        own = sum(1 for s in known if s.own is not None)
+        return Progress(scored, len(readable), current, skipped, own)
 
     def ranking(self) -> list[tuple[Photo, float]]:
         """Photos scored by the current model, best first."""
@@ -249,28 +272,46 @@ class Background:
             return models
 
     def _score_pending(self) -> None:
-        while not self._stop.is_set():
-            models = self._ensure_models()
-            if models is None:
-                return
-            photos = self.library.photos()
-            with self._lock:
-                current = self._generation
-                todo = [
-                    p
-                    for p in photos
-                    if p.id not in self._skipped
-                    and ((s := self._scores.get(p.id)) is None or s.generation != current)
-                ]
-            if not todo:
-                return
-            self._score_batch(todo[:BATCH], current)
+        while not self._stop.is_set() and self.score_step() is not None:
+            pass
 
-    def _score_batch(self, photos: list[Photo], generation: int) -> None:
+    def score_step(self) -> str | None:
+        """Score one batch in this thread: which pass it was ("own sample", "ranking",
+        "own"), or None when every readable photo has both its scores (or no release)."""
+        if self._ensure_models() is None:
+            return None
+        planned = self._next_batch()
+        if planned is None:
+            return None
+        photos, with_own, generation, what = planned
+        self._score_batch(photos, with_own, generation)
+        return what
+
+    def _next_batch(self) -> tuple[list[Photo], bool, int, str] | None:
+        """The next batch: (photos, whether the own models run, generation, which pass)."""
+        photos = self.library.photos()
+        with self._lock:
+            current = self._generation
+            readable = [p for p in photos if p.id not in self._skipped]
+            known = {p.id: self._scores.get(p.id) for p in readable}
+        stale = [p for p in readable if (s := known[p.id]) is None or s.generation != current]
+        no_own = [p for p in readable if (s := known[p.id]) is None or s.own is None]
+        owned = len(readable) - len(no_own)
+        if no_own and owned < self._own_sample:
+            count = min(self._batch, self._own_sample - owned)
+            return no_own[:count], True, current, "own sample"
+        if stale:
+            return stale[: self._batch], False, current, "ranking"
+        if no_own:
+            return no_own[: self._batch], True, current, "own"
+        return None
+
+    def _score_batch(self, photos: list[Photo], with_own: bool, generation: int) -> None:
+        """Read `photos` once; run the person's model where its score is missing or stale
+        (or the content changed), and the own models too when `with_own`."""
         by_path = {p.path: p for p in photos}
         with self._lock:
             models = self._models
-            known = {p.id: self._scores.get(p.id) for p in photos}
         if models is None:
             return
         for names, digests, images, skipped in read_photos(
@@ -291,21 +332,24 @@ class Background:
                     if self._generation != generation:
                         return  # the model changed meanwhile: this batch is stale
                     models = self._models
+                    known = [self._scores.get(by_path[n].id) for n in names]
                 assert models is not None
-                need_own = any(
-                    (k := known[by_path[n].id]) is None or k.sha256 != d
-                    for n, d in zip(names, digests, strict=True)
-                )
-                if need_own:
-                    person, own = models.score(images)
-                else:
-                    person, own = models.score_person(images), None
+                person_current = [
+                    k is not None and k.sha256 == d and k.generation == generation
+                    for k, d in zip(known, digests, strict=True)
+                ]
+                person = None if all(person_current) else models.score_person(images)
+                own = models.score_own(images) if with_own else None
             with self._lock:
                 if self._generation != generation:
                     return
                 for i, (name, sha) in enumerate(zip(names, digests, strict=True)):
-                    photo = by_path[name]
-                    old = known[photo.id]
-                    row = own[i] if own is not None else (old.own if old else None)
-                    assert row is not None
-                    self._scores[photo.id] = PhotoScores(sha, row, float(person[i]), generation)
+                    old = known[i]
+                    same = old is not None and old.sha256 == sha
+                    if person is not None:
+                        score = float(person[i])
+                    else:
+                        assert old is not None
+                        score = old.score
+                    row = own[i] if own is not None else (old.own if old and same else None)
+                    self._scores[by_path[name].id] = PhotoScores(sha, row, score, generation)

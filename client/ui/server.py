@@ -20,7 +20,7 @@ import uvicorn
 from tastevec.client.home import Home
 from tastevec.client.ui.access import Access, new_secret
 from tastevec.client.ui.app import create_app
-from tastevec.client.ui.background import Background
+from tastevec.client.ui.background import OWN_SAMPLE, Background
 from tastevec.client.ui.photo_library import PhotoLibrary
 from tastevec.client.ui.ranking_page import RANKING_PAGE
 from tastevec.common.device import default_device
@@ -49,9 +49,11 @@ def serve(
     *,
     open_browser: bool,
     ranking_page: int = RANKING_PAGE,
+    own_sample: int = OWN_SAMPLE,
 ) -> int:
     """Run the page until interrupted (Ctrl-C or SIGTERM); every acknowledged rating is in
-    the ratings store already, so stopping loses nothing."""
+    the ratings store already, so stopping loses nothing. `own_sample`: photos scored by
+    every model before the ranking pass (background.py)."""
     home.create()
     faulthandler.register(signal.SIGUSR1)  # kill -USR1 PID prints every thread's stack
     library = PhotoLibrary(home)
@@ -59,7 +61,7 @@ def serve(
         library.add(folder)
     sock = bind(port)
     access = Access(new_secret(), sock.getsockname()[1])
-    work = Background(home, library, default_device())
+    work = Background(home, library, default_device(), own_sample=own_sample)
     app = create_app(home, access, library, work, ranking_page=ranking_page)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     server = uvicorn.Server(config)

@@ -14,7 +14,7 @@ import torch
 from tastevec.client import active_selection
 from tastevec.client.cli import main
 from tastevec.client.home import Home
-from tastevec.client.photo_suggestions import SuggestionModels, score_photos
+from tastevec.client.photo_suggestions import SuggestionModels, read_photos, score_photos
 from tastevec.client.release_cache import load_current_release
 
 
@@ -84,3 +84,23 @@ def test_suggest_follows_active_selection_and_leaves_out_rated_photos(
 def test_suggest_errors_are_one_line(home: Path, tmp_path: Path) -> None:
     assert client(home, "suggest", str(tmp_path / "missing")) == 2
     assert client(home, "suggest", str(tmp_path), "-n", "0") == 2
+
+
+def test_own_scores_are_a_pass_of_their_own_kept_by_a_new_person_model(
+    home: Path, photos: Path
+) -> None:
+    """The page runs the person's model and the own models in separate passes: the two
+    halves give exactly what `score` gives, and reloading the person's model (after a fit
+    or a forget) keeps the own models, so their scores stay valid."""
+    release = load_current_release(Home(home))
+    models = SuggestionModels.load(Home(home), release, torch.device("cpu"))
+    paths = sorted(photos.glob("*.jpg"))[:4]
+    names, _, images, _ = next(read_photos(paths, models.transform, min_side=models.decode_side))
+    assert images is not None and len(names) == 4
+    person, own = models.score(images)
+    np.testing.assert_array_equal(person, models.score_person(images))
+    np.testing.assert_array_equal(own, models.score_own(images))
+    assert own.shape == (4, 6) and np.ptp(own, axis=1).min() > 0  # the task vectors disagree
+    again = models.with_person(Home(home), release)
+    assert again.own is models.own
+    np.testing.assert_array_equal(again.score_own(images), own)

@@ -296,7 +296,8 @@ async function loadStatus() {
         s.profile.fitted_at
       : "none yet (" + (s.model || "the population's default model") + ")";
     $("status-fit").dataset.fitted = s.profile ? "yes" : "no";
-    $("status-scoring").textContent = "scored " + s.scored + " of " + s.total + " photos";
+    $("status-scoring").textContent = "scored " + s.scored + " of " + s.total + " photos" +
+      (s.own_scored < s.total ? " (ready for the next-photo choice: " + s.own_scored + ")" : "");
     $("status-sharing").textContent = s.sharing;
     $("status-home").textContent = s.home;
     const state = $("fit-state");

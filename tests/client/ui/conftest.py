@@ -1,6 +1,8 @@
 """The page, really started: `tastevec-client ui` in its own process on 127.0.0.1, over a
 home with the small world's release and a folder of its photos. Each test owns the server it
-starts and stops it by PID."""
+starts and stops it by PID. `serve_in_process` serves the same app from this process
+(uvicorn on 127.0.0.1, port 0, in a thread), for tests that drive its background work step
+by step."""
 
 from __future__ import annotations
 
@@ -10,15 +12,25 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
+import uvicorn
 
 from tastevec.client.cli import main as client_main
+from tastevec.client.home import Home
+from tastevec.client.ui.access import COOKIE, Access, new_secret
+from tastevec.client.ui.app import create_app
+from tastevec.client.ui.background import Background
+from tastevec.client.ui.photo_library import PhotoLibrary
+from tastevec.client.ui.server import bind
 
 CLIENT = str(Path(sys.executable).with_name("tastevec-client"))
 PHOTOS = 16
@@ -146,3 +158,39 @@ def browser() -> Iterator[object]:
             yield launched
         finally:
             launched.close()
+
+
+@dataclass
+class InProcess:
+    http: httpx.Client  # with the page's cookie
+    origin: dict[str, str]  # the headers a same-origin change carries
+
+
+@contextmanager
+def serve_in_process(
+    home: Home, library: PhotoLibrary, work: Background, *, scoring: bool = True
+) -> Iterator[InProcess]:
+    """The page's app over `work`, served from this process; `scoring`: start its
+    background threads (else the test scores with `work.score_step()`)."""
+    sock = bind(0)
+    port = sock.getsockname()[1]
+    access = Access(new_secret(), port)
+    app = create_app(home, access, library, work)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", ws="none"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="test-page")
+    if scoring:
+        work.start()
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with httpx.Client(base_url=base, cookies={COOKIE: access.secret}, timeout=60) as http:
+            yield InProcess(http, {"Origin": base, "Sec-Fetch-Site": "same-origin"})
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+        if scoring:
+            work.stop()
+        sock.close()

@@ -18,16 +18,14 @@ from pathlib import Path
 import httpx
 import pytest
 import torch
-import uvicorn
 
 from tastevec.client.fit_progress import FitProgress, ProgressCallback
 from tastevec.client.home import Home
 from tastevec.client.personal_profile import Profile
-from tastevec.client.ui.access import COOKIE, Access, new_secret
-from tastevec.client.ui.app import create_app
 from tastevec.client.ui.background import Background, fit_person
 from tastevec.client.ui.photo_library import PhotoLibrary
-from tastevec.client.ui.server import bind
+
+from .conftest import serve_in_process
 
 WAIT_S = 240.0
 
@@ -69,28 +67,12 @@ def served(page_home: Path, photo_folder: Path) -> Iterator[Served]:
     library.add(photo_folder)
     held = HeldFit()
     work = Background(home, library, torch.device("cpu"), fit=held)
-    sock = bind(0)
-    port = sock.getsockname()[1]
-    access = Access(new_secret(), port)
-    app = create_app(home, access, library, work)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", ws="none"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="test-page")
-    work.start()
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + WAIT_S
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        with httpx.Client(base_url=base, cookies={COOKIE: access.secret}, timeout=60) as http:
-            yield Served(http, held, {"Origin": base, "Sec-Fetch-Site": "same-origin"})
+        with serve_in_process(home, library, work) as page:
+            yield Served(page.http, held, page.origin)
     finally:
         for _ in range(1000):  # never leave the fit held
             held.go_on.release()
-        server.should_exit = True
-        thread.join(timeout=60)
-        work.stop()
-        sock.close()
 
 
 def rate_next(served: Served, stars: int) -> int:
