@@ -36,9 +36,11 @@ from tastevec.common.signing import load_private_key
 from tastevec.proto.release_channel import RetryPolicy
 from tastevec.server.keys import generate_key_pair
 from tastevec.server.release_store import ReleaseStore
+from tastevec.simulations.bare_grpc_stream import receive as bare_receive
 from tastevec.simulations.machine import describe_machine, machine_table
 from tastevec.simulations.synthetic_release import add_prior, add_task_vector, build_release
 
+BARE_MODULE = "tastevec.simulations.bare_grpc_stream"
 PATIENT = RetryPolicy(attempts=40, first_backoff=0.2, max_backoff=1.0, deadline=60)
 
 
@@ -52,11 +54,13 @@ class ReleaseBenchSettings:
 
 
 class ServerProcess:
-    """A real `tastevec-server serve` in its own process, on a fixed or free port."""
+    """A real `tastevec-server serve` in its own process, on a fixed or free port (or, with
+    `command`, any server that prints "serving HOST:PORT" first)."""
 
-    def __init__(self, store: Path, port: int = 0) -> None:
-        command = [sys.executable, "-m", "tastevec.server", "serve", "--store", str(store)]
-        command += ["--port", str(port), "--grace", "1"]
+    def __init__(self, store: Path | None, port: int = 0, command: list[str] | None = None) -> None:
+        if command is None:
+            command = [sys.executable, "-m", "tastevec.server", "serve", "--store", str(store)]
+            command += ["--port", str(port), "--grace", "1"]
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
         )
@@ -111,11 +115,13 @@ def run_release_benchmark(scratch: Path, settings: ReleaseBenchSettings) -> str:
     target = f"127.0.0.1:{server.port}"
     options = PullOptions(trust=public, policy=PATIENT)
     lines: list[str] = []
+    bare = ServerProcess(None, command=[sys.executable, "-m", BARE_MODULE, str(release_bytes)])
     try:
         idle_rss = server.status_bytes("VmRSS")
-        # 1. one pull vs a plain socket copy, alternated
-        pulls, transfers, copies = [], [], []
+        # 1. one pull vs a plain socket copy and a bare grpcio stream, alternated
+        pulls, transfers, copies, bares = [], [], [], []
         for repeat in range(settings.repeats):
+            bares.append(bare_receive(bare.port, scratch / "bare"))
             home = Home(scratch / f"single{repeat}")
             start = time.perf_counter()
             single = pull_from_server(home, target, options)
@@ -125,7 +131,8 @@ def run_release_benchmark(scratch: Path, settings: ReleaseBenchSettings) -> str:
             copies.append(
                 _socket_copy(scratch / "r1", [r.sha256 for r in base.blobs()], scratch / "copy")
             )
-        pull_s, transfer_s, copy_s = min(pulls), min(transfers), min(copies)
+        pull_s, transfer_s, copy_s, bare_s = min(pulls), min(transfers), min(copies), min(bares)
+        bare.stop()
         flower_tiny, flower_full = (
             flower_transfer(scratch, release_bytes / 1e6) if settings.flower else (0.0, 0.0)
         )
@@ -165,6 +172,7 @@ def run_release_benchmark(scratch: Path, settings: ReleaseBenchSettings) -> str:
         prior_delta = pull_from_server(device, target, options).bytes_fetched
     finally:
         server.stop()
+        bare.stop()
     load_after = os.getloadavg()[0]
     mb = release_bytes / 1e6
     lines += [
@@ -195,6 +203,13 @@ def run_release_benchmark(scratch: Path, settings: ReleaseBenchSettings) -> str:
         f"{mb / copy_s:.0f} |",
         f"| **ratio transfer / socket** | | **{copy_s / transfer_s:.2f}** (target >= 0.5) |",
         f"| **ratio end to end / socket** | | **{copy_s / pull_s:.2f}** |",
+        f"| bare grpcio stream, one stream of the same bytes from memory "
+        f"(`simulations/bare_grpc_stream.py`: no store, no disk read, no check; sha256 and "
+        f"write inline, fsync): the floor of a gRPC transfer in Python | {bare_s:.2f} | "
+        f"{mb / bare_s:.0f} |",
+        f"| ratio bare grpcio / socket: the most any gRPC pull can reach here | | "
+        f"{copy_s / bare_s:.2f} |",
+        f"| ratio transfer / bare grpcio: the pull's own cost | | {bare_s / transfer_s:.2f} |",
         *_flower_rows(mb, transfer_s, flower_tiny, flower_full),
         "",
         "## Killed at 50 % and restarted",

@@ -12,6 +12,7 @@ def test_the_release_benchmark_reports_every_figure(tmp_path: Path) -> None:
     )
     report = run_release_benchmark(tmp_path / "scratch", settings)
     assert "**ratio transfer / socket**" in report
+    assert re.search(r"\| ratio bare grpcio / socket: .* \| \| \d+\.\d\d \|", report)
     assert "**re-sent: 0 bytes**" in report
     assert "| all identical and verified | True |" in report
     delta = re.search(r"\| one task vector \| ([\d,]+) \|", report)
