@@ -99,7 +99,8 @@ class Deployment:
     superlink_args: list[str]
     superlink_port: int
     homes: list[Path]
-    node_homes: list[Path]  # each SuperNode's FLWR_HOME (apps, logs)
+    node_homes: list[Path]  # each SuperNode's FLWR_HOME (the apps it installs)
+    stranger_log: Path | None = None  # the SuperNode whose key is not registered
 
     def flwr(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -152,18 +153,10 @@ class Deployment:
         return log
 
 
-def person_csv(world_ratings: list, index: int, path: Path) -> Path:  # type: ignore[type-arg]
-    lines = ["image,score"] + [f"{r.path},{r.raw}" for r in world_ratings[index].ratings]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
 @pytest.fixture(scope="module")
 def deployment(
-    world: Path, release: Path, release_key: Path, trust: Path, tmp_path_factory
+    release: Path, release_key: Path, trust: Path, ratings_csv, tmp_path_factory
 ) -> Iterator[Deployment]:  # type: ignore[no-untyped-def]
-    from tastevec.common.datasets.catalog import load_people_ratings
-
     folder = tmp_path_factory.mktemp("deployment")
     # the operator's secrets, each made by its command
     tls, token = folder / "tls", folder / "writer-token"
@@ -177,7 +170,7 @@ def deployment(
     # the operator's releases folder (the ServerApp publishes beside it) and the store
     start = verify_release(release, load_public_key(trust)).release_id
     releases = folder / "releases"
-    shutil.copytree(release, releases / start)
+    shutil.copytree(release, releases / start, copy_function=os.link)  # blobs are read-only
     store = folder / "store"
     assert server_main(["publish", str(release), "--store", str(store), "--trust", str(trust)]) == 0
 
@@ -277,11 +270,9 @@ def deployment(
         deployment.release_address = f"127.0.0.1:{port[0]}"
 
         # the devices: ratings of the world's test people, consent, the release over gRPC
-        people = load_people_ratings("real_cur", world / "databases" / "real_cur").split("test")
-        people += load_people_ratings("para", world / "databases" / "para").split("test")
         for index, home in enumerate(deployment.homes):
             args = ["--home", str(home)]
-            ratings = person_csv(people, index, folder / f"ratings-{index}.csv")
+            ratings = ratings_csv(index, folder / f"ratings-{index}.csv")
             assert client_main(["rate", *args, "--csv", str(ratings), "--scale", "1-5"]) == 0
             if index in SHARING:
                 assert client_main(["share", "on", *args]) == 0
@@ -302,10 +293,9 @@ def deployment(
                 node_config,
                 deployment.node_homes[index],
             )
-        stranger_log = deployment.start_supernode(
+        deployment.stranger_log = deployment.start_supernode(
             "supernode-stranger", keys / "stranger", "home='/nonexistent'", folder / "stranger"
         )
-        deployment.stranger_log = stranger_log  # type: ignore[attr-defined]
         wait_until(
             "every registered SuperNode online",
             lambda: sorted(deployment.nodes().values()) == ["online"] * DEVICES,
@@ -317,7 +307,8 @@ def deployment(
 
 def test_an_unregistered_supernode_is_refused(deployment: Deployment) -> None:
     stranger = deployment.owned.running["supernode-stranger"]
-    log: Path = deployment.stranger_log  # type: ignore[attr-defined]
+    log = deployment.stranger_log
+    assert log is not None
     wait_until("the stranger's SuperNode exits", lambda: stranger.poll() is not None, 60, log)
     assert stranger.returncode != 0
     assert "Failed to activate SuperNode" in log.read_text()
@@ -334,6 +325,7 @@ def test_a_round_publishes_a_prior_that_devices_pull_as_a_delta_and_refit_with(
         f"publish-token-file='{deployment.token}' "
         f"publish-tls-ca='{deployment.tls / 'ca.pem'}'"
     )
+    assert current_release_id(Home(deployment.homes[NEW_DEVICE])) is None
     run_log = deployment.folder / "flwr-run.log"
     run = deployment.owned.start(
         "flwr-run",
