@@ -2,8 +2,10 @@
 prior, masked by SecAgg+, only if they agreed (`tastevec-client share on`).
 
 Each round the device
-1. installs the release the round is about (from the releases folder, verified against the
-   trusted key; the gRPC release service replaces the folder when it lands);
+1. installs the release the round is about, verified against the trusted key: from the
+   release service (node config `release-server`, with `release-tls-ca`; the same
+   `pull_from_server` as `tastevec-client pull --server`, so only the blobs it lacks move),
+   else from a releases folder (a simulation's);
 2. fits its person's model on the local ratings store with that release's prior, through the
    same `fitting.fit_profile` as `tastevec-client fit` (and saves the profile);
 3. returns [coefficients, coefficients**2] / scale (common/shared_statistics.py) through
@@ -19,7 +21,9 @@ which devices share, and nothing else about those that do not.
 
 Where the device's home is: the SuperNode's node config `home` (`--node-config
 "home='/path'"`), else, in a simulation, `<homes>/person-<partition-id>` with `homes` from the
-node or run config (or `client_app(homes=...)`). `releases` and `trust` likewise.
+node or run config (or `client_app(homes=...)`). `release-server`, `release-tls-ca`,
+`releases` and `trust` likewise. torch loads only in the messages that fit, so the round's
+other messages (each a fresh ClientApp process on a SuperNode) start at once.
 """
 
 from __future__ import annotations
@@ -39,18 +43,12 @@ from flwr.common.constant import MessageTypeLegacy
 from flwr.common.typing import NDArrays, Scalar
 
 from tastevec.client.fit_options import FitMode
-from tastevec.client.fitting import fit_profile
 from tastevec.client.home import Home
 from tastevec.client.release_cache import current_release_id, pull_from_dir
 from tastevec.client.sharing import sharing_enabled
 from tastevec.client.statistics_noise import StatisticsNoise, add_statistics_noise
 from tastevec.common.coefficients import parse_layout
 from tastevec.common.errors import TastevecError
-from tastevec.common.shared_statistics import (
-    StatisticsEncoding,
-    check_clipping_range,
-    encode_statistics,
-)
 
 log = logging.getLogger(__name__)
 NOT_SHARING = 451  # the error code of a device whose owner has not agreed to share
@@ -62,6 +60,8 @@ class DeviceSettings:
     home: Path
     releases: Path | None
     trust: Path | None
+    release_server: str | None = None  # HOST:PORT of the release service
+    release_tls_ca: Path | None = None  # its CA certificate (TLS)
 
 
 def device_settings(context: Context, defaults: dict[str, str] | None = None) -> DeviceSettings:
@@ -84,23 +84,32 @@ def device_settings(context: Context, defaults: dict[str, str] | None = None) ->
                 "simulation, a homes folder)"
             )
         home = str(Path(homes) / f"person-{int(partition)}")
-    releases, trust = setting("releases"), setting("trust")
+    releases, trust, tls_ca = setting("releases"), setting("trust"), setting("release-tls-ca")
     return DeviceSettings(
         Path(home),
         None if releases is None else Path(releases),
         None if trust is None else Path(trust),
+        setting("release-server"),
+        None if tls_ca is None else Path(tls_ca),
     )
 
 
 def ensure_release(settings: DeviceSettings, release_id: str) -> None:
-    """Make `release_id` the current release, pulling it from the releases folder if needed."""
+    """Make `release_id` the current release, pulling it from the release service (or the
+    releases folder) if needed."""
     home = Home.at(settings.home)
     if current_release_id(home) == release_id:
         return
+    if settings.release_server is not None:
+        from tastevec.client.release_download import PullOptions, pull_from_server
+
+        options = PullOptions(release_id, settings.trust, tls_ca=settings.release_tls_ca)
+        pull_from_server(home, settings.release_server, options)
+        return
     if settings.releases is None or settings.trust is None:
         raise TastevecError(
-            f"release {release_id} is not installed in {home.root} and no releases folder "
-            "and trusted key are configured"
+            f"release {release_id} is not installed in {home.root} and neither a release "
+            "server nor a releases folder and trusted key are configured"
         )
     pull_from_dir(home, settings.releases / release_id, settings.trust)
 
@@ -125,6 +134,14 @@ class PersonClient(NumPyClient):
         if not sharing_enabled(home):  # consent_mod stops the round before this; be sure
             raise TastevecError(NOT_SHARING_REASON)
         ensure_release(self.settings, str(config["release-id"]))
+        # torch loads here, in the one message of a round that fits
+        from tastevec.client.fitting import fit_profile
+        from tastevec.common.shared_statistics import (
+            StatisticsEncoding,
+            check_clipping_range,
+            encode_statistics,
+        )
+
         outcome = fit_profile(home, FitMode.FAST, parse_layout(str(config["layout"])))
         encoding = StatisticsEncoding(float(config["clipping-range"]), float(config["value-scale"]))
         coefficients = np.array(outcome.profile.coefficients, np.float64)
@@ -160,6 +177,8 @@ def _fit_locally(home: Home) -> None:
     ratings: nothing to fit (the person has not set the device up)."""
     if current_release_id(home) is None or not home.ratings.exists():
         return
+    from tastevec.client.fitting import fit_profile
+
     try:
         fit_profile(home, FitMode.FAST, parse_layout("block"))
     except TastevecError as exc:

@@ -15,11 +15,14 @@ publishes nothing and says why in the log and in `<releases>/federation-rounds.j
 Run config (kebab-case, declared in pyproject's [tool.flwr.app.config]): `releases` (folder
 of release folders), `release-id` (the one to start from), `key` (the operator's private
 key), `layout`, `rounds`, `min-people`, `num-shares`, `reconstruction-threshold`,
-`clipping-range`, `value-scale`, `timeout`; differential privacy (off unless
-`dp-noise-multiplier` > 0): `dp-noise-multiplier`, `dp-clipping-norm`, `dp-delta` — each
-device clips and adds its share of the noise (client/statistics_noise.py), and the run's
-epsilon from Flower's RDP accountant (server/privacy_accounting.py) is written to the
-published release's notes and the rounds file.
+`clipping-range`, `value-scale`, `timeout`; to serve each new prior at once, `publish-server`
+(HOST:PORT of a release service), `publish-token-file` (its writer token) and `publish-tls-ca`
+(its CA certificate): the new release is published there as `tastevec-server publish
+--server` does (server/release_publisher.py), uploading only the prior's blob; differential
+privacy (off unless `dp-noise-multiplier` > 0): `dp-noise-multiplier`, `dp-clipping-norm`,
+`dp-delta` — each device clips and adds its share of the noise (client/statistics_noise.py),
+and the run's epsilon from Flower's RDP accountant (server/privacy_accounting.py) is written
+to the published release's notes and the rounds file.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ from tastevec.common.shared_statistics import StatisticsEncoding, decode_sums
 from tastevec.common.signing import load_private_key
 from tastevec.server.prior_publication import publish_prior
 from tastevec.server.privacy_accounting import PrivacyBudget
+from tastevec.server.release_publisher import publish_over_wire
+from tastevec.server.release_server import read_writer_token
 
 log = logging.getLogger(__name__)
 ROUNDS_LOG = "federation-rounds.jsonl"
@@ -70,6 +75,9 @@ class FederationSettings:
     dp_noise_multiplier: float = 0.0  # 0: no differential privacy
     dp_clipping_norm: float = 1.0
     dp_delta: float = 1e-5
+    publish_server: str = ""  # a release service to publish each new release to
+    publish_token_file: str = ""
+    publish_tls_ca: str = ""
 
     @classmethod
     def from_config(cls, config: dict[str, Any], defaults: dict[str, Any]) -> FederationSettings:
@@ -88,6 +96,8 @@ class FederationSettings:
                 raise TastevecError(f"federation: run config {name.replace('_', '-')} is not set")
         if settings.min_people < 2:
             raise TastevecError("federation: min-people must be at least 2")
+        if settings.publish_server and not settings.publish_token_file:
+            raise TastevecError("federation: publish-server needs publish-token-file")
         return settings
 
 
@@ -178,7 +188,7 @@ class PriorStrategy(FedAvg):
                 "dp_clipping_norm": self.settings.dp_clipping_norm,
             }
         releases = Path(self.settings.releases)
-        _, manifest = publish_prior(
+        folder, manifest = publish_prior(
             releases / self.release_id,
             prior,
             releases,
@@ -191,10 +201,25 @@ class PriorStrategy(FedAvg):
             people,
             manifest.release_id,
         )
+        if self.settings.publish_server:
+            self._serve(folder)
         self.published[server_round] = manifest.release_id
         self._record(server_round, people, manifest.release_id, None, privacy)
         self.release_id = manifest.release_id
         return ndarrays_to_parameters([]), {}
+
+    def _serve(self, folder: Path) -> None:
+        """Publish the new release to the release service, as a writer (only the blobs it
+        lacks travel: the prior's)."""
+        token = read_writer_token(Path(self.settings.publish_token_file))
+        tls_ca = Path(self.settings.publish_tls_ca) if self.settings.publish_tls_ca else None
+        outcome = publish_over_wire(folder, self.settings.publish_server, token, tls_ca=tls_ca)
+        log.info(
+            "release %s published to %s (%s)",
+            outcome.release_id,
+            self.settings.publish_server,
+            "now current" if outcome.current else "not current: the store holds a newer one",
+        )
 
     def _record(
         self,

@@ -2,14 +2,11 @@
 in pyproject's [tool.flwr.app], a real SuperLink process (stopped here by its pid), three
 virtual SuperNodes with their own homes; one round publishes a prior from the 3 sharers."""
 
-import contextlib
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +14,7 @@ import pytest
 from tastevec.common.release import verify_release
 from tastevec.common.signing import load_public_key
 from tastevec.server.flower_server import ROUNDS_LOG
+from tastevec.simulations.owned_processes import processes_with, stop_pids
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,34 +23,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def processes_with(variable: str, value: str) -> list[int]:
-    """The pids whose environment sets `variable` to `value`: what this test started."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if f"{variable}={value}".encode() in environ:
-            found.append(int(entry.name))
-    return found
-
-
-def stop(pids: list[int]) -> None:
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    for pid in pids:
-        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-            time.sleep(0.2)
-        if Path(f"/proc/{pid}").exists():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
 
 
 @pytest.mark.slow
@@ -98,7 +68,7 @@ def test_flwr_run_publishes_a_prior_on_a_local_simulation(
             timeout=400,
         )
     finally:
-        stop(processes_with("FLWR_HOME", str(flwr_home)))
+        stop_pids(processes_with("FLWR_HOME", str(flwr_home)))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     rounds = [json.loads(line) for line in (releases / ROUNDS_LOG).read_text().splitlines()]
     assert [(r["round"], r["people"], r["why"]) for r in rounds] == [(1, 3, None)]

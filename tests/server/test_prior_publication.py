@@ -63,3 +63,9 @@ def test_federation_settings_need_the_paths_and_a_cohort() -> None:
         FederationSettings.from_config({}, {"releases": "/r", "key": "/k"})
     with pytest.raises(TastevecError, match="min-people"):
         FederationSettings.from_config({"min-people": 1}, needed)
+    with pytest.raises(TastevecError, match="publish-token-file"):
+        FederationSettings.from_config({"publish-server": "127.0.0.1:50051"}, needed)
+    served = FederationSettings.from_config(
+        {"publish-server": "h:1", "publish-token-file": "/t", "publish-tls-ca": "/ca.pem"}, needed
+    )
+    assert (served.publish_server, served.publish_token_file) == ("h:1", "/t")
