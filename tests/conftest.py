@@ -13,10 +13,13 @@ os.environ.setdefault("FLWR_DISABLE_UPDATE_CHECK", "1")
 os.environ.setdefault("FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION", "1")
 
 
+import csv
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tastevec.common.datasets.catalog import load_people_ratings
 from tastevec.server.cli import main as server_main
 from tastevec.simulations.cli import main as sim_main
 
@@ -26,6 +29,29 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("world")
     assert sim_main(["world", "--out", str(out), "--size", "small"]) == 0
     return out
+
+
+RatingsCsv = Callable[[int, Path], Path]
+
+
+@pytest.fixture(scope="session")
+def ratings_csv(world: Path) -> RatingsCsv:
+    """ratings_csv(index, path): the small world's test person `index` (its REAL-CUR-like
+    albums, then its PARA-like users) as the CSV `tastevec-client rate --csv` reads."""
+    persons = (
+        *load_people_ratings("real_cur", world / "databases" / "real_cur").split("test"),
+        *load_people_ratings("para", world / "databases" / "para").split("test"),
+    )
+
+    def write(index: int, path: Path) -> Path:
+        with path.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["image", "score"])
+            for item in persons[index].ratings:
+                writer.writerow([item.path, item.raw])
+        return path
+
+    return write
 
 
 @pytest.fixture(scope="session")
