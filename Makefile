@@ -25,8 +25,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# the whole story (simulations/demo_story.py); each run starts from an empty demo-output/
 demo: $(STAMP)
-	$(BIN)/tastevec-sim demo --out demo-output
+	rm -rf demo-output
+	$(BIN)/tastevec-sim story --out demo-output
 
 test: lint typecheck unit
 

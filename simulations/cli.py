@@ -13,6 +13,24 @@ from tastevec.common.errors import TastevecError
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
+def _story(args: argparse.Namespace) -> int:
+    from tastevec.simulations.demo_story import run_story
+
+    report = run_story(
+        args.out,
+        world=args.world,
+        world_size=args.size,
+        people=args.people,
+        ratings=args.ratings,
+        forge_steps=args.steps,
+        image_size=args.image_size,
+        seed=args.seed,
+    )
+    print(report)
+    print(f"report written to {args.out / 'demo-report.md'}")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from tastevec.simulations.demo import run_demo
 
@@ -255,6 +273,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--steps", type=_positive, default=25, help="fine-tune steps per vector")
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(handler=_demo)
+
+    story = commands.add_parser(
+        "story",
+        help="the whole product end to end (make demo): world, forge, release service, devices, "
+        "a federated round, the prior pulled and refitted with",
+    )
+    story.add_argument("--out", type=Path, default=Path("demo-output"), help="an empty folder")
+    story.add_argument("--world", type=Path, help="an existing photo world (default: build one)")
+    story.add_argument("--size", default="standard", help="the world to build: small|standard")
+    story.add_argument("--people", type=_positive, default=6, help="devices (at least 3)")
+    story.add_argument("--ratings", type=_positive, default=50, help="photos each person rates")
+    story.add_argument("--steps", type=_positive, default=60, help="forge steps per database")
+    story.add_argument("--image-size", type=_positive, default=64)
+    story.add_argument("--seed", type=int, default=0)
+    story.set_defaults(handler=_story)
 
     world = commands.add_parser(
         "world", help="build the photo world: real photos, simulated databases and people"
