@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +34,11 @@ from tastevec.common.signing import load_public_key
 from tastevec.server.cli import main as server_main
 from tastevec.server.deployment_credentials import write_tls_credentials, write_writer_token
 from tastevec.server.flower_server import ROUNDS_LOG
-from tastevec.simulations.owned_processes import OwnedProcesses
+from tastevec.simulations.owned_processes import (
+    OwnedProcesses,
+    release_service_address,
+    start_release_service,
+)
 
 PEOPLE_DATABASES = ("real_cur", "para", "flickr_aes")  # test people: ratings no forge saw
 HELD_OUT = 10  # photos at least, besides those rated, for a person's SROCC
@@ -155,26 +157,16 @@ def run_story(
     rows: list[StoryRow] = []
     with OwnedProcesses("TASTEVEC_STORY", str(out)) as owned:
         log = out / "release-service.log"
-        owned.start(
-            "release-service",
-            [
-                str(Path(sys.executable).with_name("tastevec-server")),
-                "serve",
-                "--store",
-                str(store),
-                "--port",
-                "0",
-                "--tls-cert",
-                str(tls.server_cert),
-                "--tls-key",
-                str(tls.server_key),
-                "--writer-token-file",
-                str(token),
-            ],
+        start_release_service(
+            owned,
+            store,
+            tls_cert=tls.server_cert,
+            tls_key=tls.server_key,
+            token=token,
             env=dict(os.environ),
             log=log,
         )
-        address = f"127.0.0.1:{_served_port(log)}"
+        address = release_service_address(log)
         homes = out / "homes"
         before, after = [], []
         for index, person in enumerate(persons):
@@ -257,16 +249,6 @@ def _federated_round(
         num_supernodes=people,
         backend_config={"client_resources": {"num_cpus": 1, "num_gpus": 0.0}},
     )
-
-
-def _served_port(log: Path, seconds: float = 60.0) -> int:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = re.findall(r"on 127\.0\.0\.1:(\d+)", log.read_text() if log.exists() else "")
-        if found:
-            return int(found[0])
-        time.sleep(0.2)
-    raise TastevecError(f"the release service did not start; see {log}")
 
 
 def _check(status: int, what: str) -> None:

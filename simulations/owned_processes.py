@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+
+from tastevec.common.errors import TastevecError
 
 GRACE_SECONDS = 10.0
 
@@ -156,3 +160,47 @@ class OwnedProcesses:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def start_release_service(
+    owned: OwnedProcesses,
+    store: Path,
+    *,
+    tls_cert: Path,
+    tls_key: Path,
+    token: Path,
+    env: dict[str, str],
+    log: Path,
+) -> None:
+    """A real `tastevec-server serve` of `store` with TLS and a writer token, on a free port
+    of 127.0.0.1, owned as "release-service"; `release_service_address(log)` waits for it."""
+    owned.start(
+        "release-service",
+        [
+            str(Path(sys.executable).with_name("tastevec-server")),
+            "serve",
+            "--store",
+            str(store),
+            "--port",
+            "0",
+            "--tls-cert",
+            str(tls_cert),
+            "--tls-key",
+            str(tls_key),
+            "--writer-token-file",
+            str(token),
+        ],
+        env=env,
+        log=log,
+    )
+
+
+def release_service_address(log: Path, seconds: float = 60.0) -> str:
+    """HOST:PORT of the release service that logs to `log`, once it has said it serves."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = re.findall(r"on 127\.0\.0\.1:(\d+)", log.read_text() if log.exists() else "")
+        if found:
+            return f"127.0.0.1:{found[0]}"
+        time.sleep(0.2)
+    raise TastevecError(f"the release service did not start within {seconds:g} s; see {log}")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -45,7 +44,11 @@ from tastevec.common.release_model import load_release_prior
 from tastevec.common.signing import load_public_key
 from tastevec.server.cli import main as server_main
 from tastevec.server.flower_server import ROUNDS_LOG
-from tastevec.simulations.owned_processes import OwnedProcesses
+from tastevec.simulations.owned_processes import (
+    OwnedProcesses,
+    release_service_address,
+    start_release_service,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -211,22 +214,12 @@ def deployment(
     owned = OwnedProcesses("TASTEVEC_TEST_DEPLOYMENT", str(folder))
     with owned:
         service_log = folder / "release-service.log"
-        owned.start(
-            "release-service",
-            [
-                str(BIN / "tastevec-server"),
-                "serve",
-                "--store",
-                str(store),
-                "--port",
-                "0",
-                "--tls-cert",
-                str(tls / "server.pem"),
-                "--tls-key",
-                str(tls / "server.key"),
-                "--writer-token-file",
-                str(token),
-            ],
+        start_release_service(
+            owned,
+            store,
+            tls_cert=tls / "server.pem",
+            tls_key=tls / "server.key",
+            token=token,
             env=env,
             log=service_log,
         )
@@ -261,13 +254,7 @@ def deployment(
         for process in registering:
             output, _ = process.communicate(timeout=60)
             assert process.returncode == 0, output
-        port = wait_until(
-            "the release service prints its port",
-            lambda: re.findall(r"on 127\.0\.0\.1:(\d+)", service_log.read_text()),
-            60,
-            service_log,
-        )
-        deployment.release_address = f"127.0.0.1:{port[0]}"
+        deployment.release_address = release_service_address(service_log, 60)
 
         # the devices: ratings of the world's test people, consent, the release over gRPC
         for index, home in enumerate(deployment.homes):
