@@ -1,9 +1,10 @@
 """tastevec's fast coefficient fit: a convex fit on the cached, linearised personal model.
 
-1. Each rated image is run once per release: its score at the expansion point (the plain
+1. Each rated image is run once per model: its score at the expansion point (the plain
    average of the task vectors, lambda0 = 1/K), each task vector's own score, and the
-   Jacobian of its score in the per-tensor coefficients. These are cached, so a refit after
-   more ratings only runs the new images.
+   Jacobian of its score in the per-tensor coefficients. These are cached under the model's
+   id (`Manifest.model_id`), so a refit after more ratings, or with a new prior, only runs
+   the new images.
 2. The centre is the paper's initialisation, softmax(10 * zero-shot SROCC), from the cached
    own scores; with a population prior, a blend of it and the prior's mean that leans on
    the prior when the person has rated few images (`FitConfig.prior_ratings`).
@@ -81,7 +82,7 @@ def rated_values(
     *,
     layout: CoefficientLayout,
     cache: ImageCache,
-    release_id: str,
+    model_id: str,
     load_images: Callable[[Sequence[Rating]], RatedImages],
     progress: ProgressCallback | None = None,
 ) -> RatedValues:
@@ -92,7 +93,7 @@ def rated_values(
     names = composed_tensor_names(base.state_dict(), vectors)
     expansion = expansion_digest(torch.full((len(names), k), 1.0 / k))
     digests = [r.image_sha256 for r in ratings]
-    values = cache.get(release_id, expansion, digests, tensors=len(names), vectors=k)
+    values = cache.get(model_id, expansion, digests, tensors=len(names), vectors=k)
     missing = [r for r in ratings if r.image_sha256 not in values]
     skipped: list[str] = []
     report(progress, EMBED_STAGE, 0, len(missing))
@@ -103,7 +104,7 @@ def rated_values(
             device = next(base.parameters()).device
             computed = image_values(base, vectors, rated.images.to(device))
             new = {r.image_sha256: v for r, v in zip(rated.ratings, computed, strict=True)}
-            cache.put(release_id, expansion, new)
+            cache.put(model_id, expansion, new)
             values.update(new)
         report(progress, EMBED_STAGE, min(start + EMBED_BATCH, len(missing)), len(missing))
     used = tuple(r for r in ratings if r.image_sha256 in values)

@@ -96,7 +96,7 @@ def fit_profile(
                 ratings,
                 layout=layout,
                 cache=cache,
-                release_id=release.manifest.release_id,
+                model_id=release.manifest.model_id,
                 load_images=lambda chosen: load_rated_images(chosen, transform, min_side=side),
                 progress=within(progress, VALUES_FROM, MODEL_FROM),
             )

@@ -1,9 +1,10 @@
 """Per-image values derived for fitting, cached in SQLite so that each image is run once.
 
-A row holds, for one image under one release and one expansion point: the score at the
-expansion point, each task vector's own score, and the per-tensor Jacobian (float32). The
-values come from the image alone, never from its rating, but they are still the person's
-data: the cache lives in their home and `forget` deletes it.
+A row holds, for one image under one model (`Manifest.model_id`: a release that differs only
+in its prior, such as a federated round's delta, keeps the rows) and one expansion point: the
+score at the expansion point, each task vector's own score, and the per-tensor Jacobian
+(float32). The values come from the image alone, never from its rating, but they are still
+the person's data: the cache lives in their home and `forget` deletes it.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float32]
 _SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS image_values ("
-    "release_id TEXT NOT NULL, expansion TEXT NOT NULL, image_sha256 TEXT NOT NULL, "
-    "value BLOB NOT NULL, PRIMARY KEY (release_id, expansion, image_sha256))"
+    "CREATE TABLE IF NOT EXISTS model_image_values ("
+    "model_id TEXT NOT NULL, expansion TEXT NOT NULL, image_sha256 TEXT NOT NULL, "
+    "value BLOB NOT NULL, PRIMARY KEY (model_id, expansion, image_sha256))"
 )
+_OLD_TABLE = "image_values"  # keyed by release id: derived values only, dropped on open
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,7 @@ class ImageCache:
 
     def get(
         self,
-        release_id: str,
+        model_id: str,
         expansion: str,
         images: Iterable[str],
         *,
@@ -110,9 +112,9 @@ class ImageCache:
         with self._damage_is_an_error():
             for image in images:
                 row = self._connection.execute(
-                    "SELECT value FROM image_values "
-                    "WHERE release_id = ? AND expansion = ? AND image_sha256 = ?",
-                    (release_id, expansion, image),
+                    "SELECT value FROM model_image_values "
+                    "WHERE model_id = ? AND expansion = ? AND image_sha256 = ?",
+                    (model_id, expansion, image),
                 ).fetchone()
                 if row is None:
                     continue
@@ -122,11 +124,11 @@ class ImageCache:
                     logger.warning("image cache %s: a row of another shape; recomputing", self.path)
         return found
 
-    def put(self, release_id: str, expansion: str, values: Mapping[str, ImageValues]) -> None:
-        rows = [(release_id, expansion, k, v.to_bytes()) for k, v in values.items()]
+    def put(self, model_id: str, expansion: str, values: Mapping[str, ImageValues]) -> None:
+        rows = [(model_id, expansion, k, v.to_bytes()) for k, v in values.items()]
         with self._damage_is_an_error(), self._connection:
             self._connection.executemany(
-                "INSERT OR REPLACE INTO image_values VALUES (?, ?, ?, ?)", rows
+                "INSERT OR REPLACE INTO model_image_values VALUES (?, ?, ?, ?)", rows
             )
 
     @contextlib.contextmanager
@@ -155,6 +157,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     try:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute(_SCHEMA)
+        connection.execute(f"DROP TABLE IF EXISTS {_OLD_TABLE}")
         connection.commit()
         verdict = connection.execute("PRAGMA quick_check").fetchone()[0]
         if verdict != "ok":

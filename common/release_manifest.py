@@ -155,6 +155,21 @@ class Manifest:
         have = ", ".join(repr(e.source) for e in self.task_vectors) or "none"
         raise ReleaseError(f"release {self.release_id} has no task vector {source!r}; has {have}")
 
+    @property
+    def model_id(self) -> str:
+        """'m-' and 16 hex digits naming the model alone: the backbone, its head and
+        preprocessing, and the task vectors in order, but not the priors, the notes or the
+        release's id. Two releases that differ only in their prior (a federated round's delta)
+        share it, so values derived from an image under the model carry over."""
+        model = {
+            "backbone": asdict(self.backbone),
+            "task_vectors": [
+                [e.source, e.blob.sha256, e.encoding, e.scope] for e in self.task_vectors
+            ],
+        }
+        text = json.dumps(model, sort_keys=True, ensure_ascii=False, allow_nan=False)
+        return "m-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
     def prior(self, layout: str) -> PriorEntry | None:
         return next((p for p in self.priors if p.layout == layout), None)
 

@@ -86,3 +86,29 @@ def test_the_prior_counts_as_a_number_of_ratings() -> None:
     assert np.allclose(prior_blend(own, mean, 30, worth=10.0), [0.5, 0.5])  # 3/4 the person's
     assert np.allclose(prior_blend(own, mean, 5, worth=0.0), own)  # the prior ignored
     assert np.allclose(prior_blend(own, mean, 5, worth=math.inf), mean)  # the prior alone
+
+
+def test_a_refit_after_a_new_prior_runs_no_image_again(
+    release: Path, release_key: Path, trust: Path, person_csv: Path, tmp_path: Path
+) -> None:
+    """A release that differs only in its prior (a federated round's delta) names the same
+    model, so the image values cached under the first release serve the refit."""
+    shipped = release_with_prior(release, release_key, tmp_path, mean=0.37)
+    first = verify_release(release, load_public_key(trust))
+    second = verify_release(shipped, load_public_key(trust))
+    assert first.release_id != second.release_id
+    assert first.model_id == second.model_id
+    home = tmp_path / "home"
+    for args in (
+        ["pull", "--from-dir", str(release), "--trust", str(trust)],
+        ["rate", "--csv", str(person_csv), "--scale", "1-5"],
+        ["fit", "--layout", "global"],
+        ["pull", "--from-dir", str(shipped), "--trust", str(trust)],
+        ["fit", "--layout", "global"],
+    ):
+        assert main([args[0], "--home", str(home), *args[1:]]) == 0
+    before = load_profile(Home(home).profiles, first.release_id)
+    after = load_profile(Home(home).profiles, second.release_id)
+    assert before.summary["images_run"] == 30
+    assert after.summary["images_run"] == 0
+    assert after.summary["prior_people"] == 12

@@ -269,3 +269,23 @@ def test_any_release_id_is_one_folder_name_below_its_parent_or_a_release_error(
     assert joined.parent == PurePosixPath("/home/releases") and joined.name == checked
     assert checked not in {".", ".."} and not checked.startswith(".")
     assert checked.lower() not in {"current", "trusted.pub"}
+
+
+def test_the_model_id_names_the_model_and_not_the_prior_or_the_release() -> None:
+    plain = manifest("ava")
+    with_prior = replace(
+        plain,
+        release_id="r-other",
+        notes={"why": "a federated round"},
+        priors=(PriorEntry("block", BlobRef("c" * 64, 10), 7),),
+    )
+    assert with_prior.model_id == plain.model_id
+    assert plain.model_id.startswith("m-") and len(plain.model_id) == 18
+    vector = plain.task_vectors[0]
+    other_blob = replace(vector, blob=BlobRef("d" * 64, vector.blob.size))
+    assert replace(plain, task_vectors=(other_blob,)).model_id != plain.model_id
+    assert manifest("ava", "para").model_id != plain.model_id
+    other_size = replace(
+        plain.backbone, preprocessing={**plain.backbone.preprocessing, "size": 999}
+    )
+    assert replace(plain, backbone=other_size).model_id != plain.model_id
