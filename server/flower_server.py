@@ -118,6 +118,7 @@ class PriorStrategy(FedAvg):
         self.release_id = settings.release_id
         self.encoding = StatisticsEncoding(settings.clipping_range, settings.value_scale)
         self.published: dict[int, str] = {}
+        self.recorded: set[int] = set()  # rounds this run has written to ROUNDS_LOG
         self.cohort = 0
         self.budget = (
             PrivacyBudget(settings.dp_noise_multiplier, settings.dp_delta)
@@ -241,6 +242,7 @@ class PriorStrategy(FedAvg):
         line.update(privacy or {})
         previous = path.read_bytes() if path.is_file() else b""
         write_atomic(path, previous + (json.dumps(line) + "\n").encode())
+        self.recorded.add(server_round)
 
 
 def run_federation(grid: Grid, context: Context, settings: FederationSettings) -> PriorStrategy:
@@ -259,7 +261,7 @@ def run_federation(grid: Grid, context: Context, settings: FederationSettings) -
     )
     workflow(grid, legacy)
     for server_round in range(1, settings.rounds + 1):
-        if server_round not in strategy.published and not _recorded(settings, server_round):
+        if server_round not in strategy.recorded:
             strategy._record(
                 server_round,
                 0,
@@ -267,13 +269,6 @@ def run_federation(grid: Grid, context: Context, settings: FederationSettings) -
                 "SecAgg+ halted: fewer devices survived than its reconstruction threshold",
             )
     return strategy
-
-
-def _recorded(settings: FederationSettings, server_round: int) -> bool:
-    path = Path(settings.releases) / ROUNDS_LOG
-    if not path.is_file():
-        return False
-    return any(json.loads(line)["round"] == server_round for line in path.read_text().splitlines())
 
 
 def server_app(**defaults: Any) -> ServerApp:

@@ -10,19 +10,12 @@ error. The ratings are simulated (the photo world), and the report says so.
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import platform
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from flwr.simulation import run_simulation
 
-from tastevec.client.cli import main as client_main
-from tastevec.client.flower_client import client_app
 from tastevec.client.home import Home
 from tastevec.client.personal_profile import load_profile
 from tastevec.common.coefficient_prior import CoefficientSums, population_prior
@@ -31,19 +24,16 @@ from tastevec.common.errors import TastevecError
 from tastevec.common.release import verify_release
 from tastevec.common.release_model import load_release_prior
 from tastevec.common.signing import load_public_key
-from tastevec.server.flower_server import ROUNDS_LOG, server_app
+from tastevec.simulations.federated_run import FederatedRun, run_federation
 from tastevec.simulations.personalize_people import load_people
+from tastevec.simulations.population_homes import (
+    POPULATION_GROUPS,
+    Population,
+    make_homes,
+    run_folder,
+)
 
-POPULATION_GROUPS = (("flickr_aes", "train"), ("para", "train"))  # never a test person
 LAYOUT = CoefficientLayout.BLOCK
-
-
-@dataclass(frozen=True, slots=True)
-class FederationRun:
-    people: int
-    rounds: int
-    seconds: float
-    lines: tuple[str, ...]
 
 
 def run_federation_benchmark(
@@ -56,72 +46,30 @@ def run_federation_benchmark(
     persons = load_people(world, POPULATION_GROUPS, None)[:people]
     if len(persons) < 3:
         raise TastevecError(f"the world has {len(persons)} population people; a round needs 3")
-    releases, homes = scratch / "releases", scratch / "homes"
-    if releases.exists() or homes.exists():
-        raise TastevecError(f"{scratch} holds an earlier run; give an empty --scratch")
-    (releases / manifest.release_id).mkdir(parents=True)
-    for part in release.iterdir():  # the starting release, blobs hard-linked where possible
-        target = releases / manifest.release_id / part.name
-        if part.is_dir():
-            target.mkdir()
-            for blob in part.iterdir():
-                try:
-                    os.link(blob, target / blob.name)
-                except OSError:
-                    target.joinpath(blob.name).write_bytes(blob.read_bytes())
-        else:
-            target.write_bytes(part.read_bytes())
-    for index, person in enumerate(persons):
-        home = homes / f"person-{index}"
-        ratings = scratch / f"ratings-{index}.csv"
-        with ratings.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["image", "score"])
-            writer.writerows(
-                [str(p), float(t)] for p, t in zip(person.images, person.targets, strict=True)
-            )
-        args = ["--home", str(home)]
-        for command in (
-            ["pull", *args, "--from-dir", str(release), "--trust", str(trust)],
-            ["rate", *args, "--csv", str(ratings), "--scale", "0-1"],
-            ["share", "on", *args],
-        ):
-            if client_main(command) != 0:
-                raise TastevecError(f"setting up person {index} failed: {' '.join(command)}")
-    started = time.perf_counter()
-    run_simulation(
-        server_app=server_app(
-            releases=str(releases),
-            **{"release-id": manifest.release_id, "key": str(key), "rounds": rounds},
-        ),
-        client_app=client_app(homes=homes, releases=releases, trust=trust),
-        num_supernodes=len(persons),
-        backend_config={"client_resources": {"num_cpus": 1, "num_gpus": 0.0}},
+    releases = run_folder(release, manifest.release_id, scratch / "releases")
+    population = make_homes(persons, release, trust, scratch)
+    run = run_federation(
+        population, releases, manifest.release_id, key, trust, config={"rounds": rounds}
     )
-    seconds = time.perf_counter() - started
-    report = _report(releases, homes, trust, manifest.release_id, len(persons), rounds, seconds)
+    lines = secagg_against_clear(run, population, trust, manifest.release_id)
+    report = _report(lines, len(persons), rounds, run.seconds)
     return report.replace("{where}", f"World `{world}`, release `{manifest.release_id}`. ")
 
 
-def _report(
-    releases: Path, homes: Path, trust: Path, start: str, people: int, rounds: int, seconds: float
-) -> str:
-    log = [json.loads(line) for line in (releases / ROUNDS_LOG).read_text().splitlines()]
+def secagg_against_clear(
+    run: FederatedRun, population: Population, trust: Path, start: str
+) -> list[str]:
+    """Table rows, one per round: the published prior against the clear-text prior of the very
+    fits the devices made in that round (each home's saved profile for the round's release)."""
     rows = []
     fitted_on = start
-    for entry in log:
+    for entry in run.rounds:
         if entry["published"] is None:
             rows.append(f"| {entry['round']} | {entry['people']} | — | — | — | {entry['why']} |")
             continue
-        fits = []
-        for index in range(people):
-            home = Home(homes / f"person-{index}")
-            try:
-                fits.append(torch.tensor(load_profile(home.profiles, fitted_on).coefficients))
-            except TastevecError:
-                continue  # this person did not fit in this round (dropped out)
-        clear = population_prior(CoefficientSums.of(LAYOUT, torch.stack(fits)))
-        root = releases / entry["published"]
+        fits = clear_fits(population, fitted_on)
+        clear = population_prior(CoefficientSums.of(LAYOUT, fits))
+        root = run.releases / entry["published"]
         prior = load_release_prior(root, verify_release(root, load_public_key(trust)), LAYOUT)
         assert prior is not None
         mean_error = float((prior.mean - clear.mean).abs().max())
@@ -131,6 +79,24 @@ def _report(
             f"{variance_error:.2e} | published {entry['published']} |"
         )
         fitted_on = entry["published"]
+    return rows
+
+
+def clear_fits(population: Population, release_id: str) -> torch.Tensor:
+    """[people, groups, K]: the coefficients each home fitted for `release_id` (a person who
+    did not fit for it, having dropped out, is left out). The experiment's view: the server
+    never sees these."""
+    fits = []
+    for index in range(population.people):
+        try:
+            profile = load_profile(Home(population.homes / f"person-{index}").profiles, release_id)
+        except TastevecError:
+            continue
+        fits.append(torch.tensor(profile.coefficients))
+    return torch.stack(fits)
+
+
+def _report(rows: list[str], people: int, rounds: int, seconds: float) -> str:
     errors = [float(r.split("|")[4]) for r in rows if r.split("|")[4].strip() not in ("—",)]
     target = "met" if errors and max(errors) <= 1e-4 else "NOT met"
     return "\n".join(

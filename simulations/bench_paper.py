@@ -137,8 +137,8 @@ def _fit_person(
             truth = person.targets[order[shots:]]
             plain = [table.values[i].score for i in held]
             results.add(PLAIN, shots, person.name, safe_metric(srocc, plain, truth), 0.0)
-            support_pixels = torch.stack([table.pixels[i] for i in support])
-            held_pixels = torch.stack([table.pixels[i] for i in held])
+            support_pixels = table.pixels_of(support)
+            held_pixels = table.pixels_of(held)
             for layout in LAYOUTS:
                 if shots < MIN_RATINGS[layout]:
                     continue

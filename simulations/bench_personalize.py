@@ -252,8 +252,8 @@ def _run_methods(
     )
     add("best single task vector", own[held, best], time.perf_counter() - start)
     add("plain average of task vectors", [table.values[i].score for i in rows[held]], 0.0)
-    held_pixels = torch.stack([table.pixels[i] for i in rows[held]])
-    support_pixels = torch.stack([table.pixels[i] for i in rows[support]])
+    held_pixels = table.pixels_of(rows[held])
+    support_pixels = table.pixels_of(rows[support])
     support_values = [table.values[i] for i in rows[support]]
     fits: list[tuple[str, CoefficientPlan, CoefficientPrior | None]] = [
         (f"fast, {layout.value}", context.plans[layout], None) for layout in LAYOUTS

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tastevec.common.command_line import new_parser, run
 from tastevec.common.errors import TastevecError
+from tastevec.simulations.world.sizes import SIZES
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -155,6 +156,21 @@ def _bench_federation(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from tastevec.simulations.report import ReportSettings, run_report
+
+    _make_folder(args.out.parent)
+    _require_world(args.world)
+    settings = ReportSettings(
+        people=args.people, rounds=args.rounds, draws=args.draws, dropout_people=args.dropout_people
+    )
+    report = run_report(
+        args.world, args.release, args.trust, args.key, args.scratch, args.out, settings
+    )
+    _write_report(args.out, report)
+    return 0
+
+
 def _loader_option(text: str) -> tuple[str, object]:
     """NAME=VALUE, VALUE read as JSON when it is JSON (a list of ids, a number), else text."""
     name, equals, value = text.partition("=")
@@ -289,11 +305,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     story.add_argument("--seed", type=int, default=0)
     story.set_defaults(handler=_story)
 
+    report = commands.add_parser(
+        "report",
+        help="the federation's experiments (priors over SecAgg+, DP, dropouts, task vectors) "
+        "in one report with plots",
+    )
+    report.add_argument("--out", type=Path, default=RESULTS_DIR / "federation-report.md")
+    _world_release_arguments(report)
+    report.add_argument("--key", type=Path, required=True, help="the release's private key")
+    report.add_argument("--people", type=_positive, default=200, help="population devices")
+    report.add_argument("--rounds", type=_positive, default=3)
+    report.add_argument("--draws", type=_positive, default=3, help="supports per person, shots")
+    report.add_argument("--dropout-people", type=_positive, default=9)
+    report.add_argument(
+        "--scratch", type=Path, required=True, help="an empty folder for homes and runs"
+    )
+    report.set_defaults(handler=_report)
+
     world = commands.add_parser(
         "world", help="build the photo world: real photos, simulated databases and people"
     )
     world.add_argument("--out", type=Path, required=True, help="output folder")
-    world.add_argument("--size", choices=("small", "standard"), default="small")
+    world.add_argument("--size", choices=tuple(SIZES), default="small")
     world.add_argument("--photos", type=Path, help="your own photo folder (default: bundled)")
     world.add_argument("--seed", type=int, default=0)
     world.set_defaults(handler=_world)

@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from tastevec.client.fast_fit import fit_values
 from tastevec.client.feature_correction import fit_correction, scores_and_features
@@ -62,9 +61,7 @@ def calibrate_score_weight(
         y, truth = draw.targets, draw.truth
         solution = fit_values([table.values[i] for i in draw.support], y, plan, config=config)
         merged = merged_with(composed, solution.coefficients)
-        pixels = [
-            torch.stack([table.pixels[i] for i in part]) for part in (draw.support, draw.held)
-        ]
+        pixels = [table.pixels_of(part) for part in (draw.support, draw.held)]
         scores, features = scores_and_features(merged, pixels[0])
         held_scores, held_features = scores_and_features(merged, pixels[1])
         plain.setdefault(draw.count, []).append(safe_metric(srocc, held_scores, truth))

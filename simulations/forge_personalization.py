@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
 from tastevec.common.composition import ComposedModel, composed_tensor_names
@@ -65,8 +64,8 @@ def personalization_srocc(
                     values,
                     person.targets[support],
                     plan,
-                    torch.stack([table.pixels[i] for i in rows[support]]),
-                    torch.stack([table.pixels[i] for i in rows[held]]),
+                    table.pixels_of(rows[support]),
+                    table.pixels_of(rows[held]),
                 )
                 found[shots].append(safe_metric(srocc, scores.held, person.targets[held]))
     return {shots: scores for shots, scores in found.items() if scores}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +62,10 @@ class ImageTable:
 
     def rows(self, person: Person) -> np.ndarray:
         return np.array([self.index[p] for p in person.images])
+
+    def pixels_of(self, rows: Iterable[int]) -> torch.Tensor:
+        """[len(rows), 3, H, W]: the preprocessed images of `rows`."""
+        return torch.stack([self.pixels[i] for i in rows])
 
 
 def safe_metric(metric, pred, truth) -> float:  # type: ignore[no-untyped-def]

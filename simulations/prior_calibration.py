@@ -62,7 +62,7 @@ def calibrate_prior_worth(
         prior_mean = others.mean(0).reshape(-1).double().numpy()
         own = np.stack([table.values[i].single_scores for i in draw.support])
         start = own_start(own, draw.targets, plan.num_groups)
-        pixels = torch.stack([table.pixels[i] for i in draw.held])
+        pixels = table.pixels_of(draw.held)
         for worth in WORTHS:
             centre = prior_blend(start, prior_mean, draw.count, worth)
             coefficients = torch.tensor(centre.reshape(plan.num_groups, -1))

@@ -90,8 +90,8 @@ def compare_with_reference(
     rows_out = []
     for draw in support_draws(chosen, table, settings.shots, 1, rng):
         y, truth = draw.targets, draw.truth
-        support_pixels = torch.stack([table.pixels[i] for i in draw.support])
-        held_pixels = torch.stack([table.pixels[i] for i in draw.held])
+        support_pixels = table.pixels_of(draw.support)
+        held_pixels = table.pixels_of(draw.held)
         scores: dict[str, float] = {}
         seconds: dict[str, float] = {}
         for layout in FAST_LAYOUTS:

@@ -56,7 +56,7 @@ def calibrate_steps(
     found: dict[int, list[tuple[float, float, bool]]] = {s: [] for s in shots}
     for draw in support_draws(people, table, shots, draws, rng):
         values = [table.values[i] for i in draw.support]
-        pixels = torch.stack([table.pixels[i] for i in draw.held])
+        pixels = table.pixels_of(draw.held)
         never = dataclasses.replace(bench_fit_config(), step_from_ratings=NEVER)
         always = dataclasses.replace(bench_fit_config(), step_from_ratings=0)
         centre = fit_values(values, draw.targets, plan, config=never).coefficients

@@ -1,4 +1,6 @@
-"""How big a photo world is: `small` builds in seconds for tests, `standard` is the benchmark."""
+"""How big a photo world is: `small` builds in seconds for tests, `standard` is the benchmark,
+`population` is the standard world with 100 training people per personal database (200 in
+all, for the federation report's cohorts), each rating 100 photos."""
 
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ class WorldSize:
 SIZES = {
     "small": WorldSize("small", 150, 50, 80, 6, 2, 72, 24, 3, 4, 30),
     "standard": WorldSize("standard", 2400, 400, 1000, 80, 20, 1000, 250, 10, 40, 150),
+    "population": WorldSize("population", 2400, 400, 1000, 100, 20, 1000, 250, 10, 40, 150),
 }
 
 
