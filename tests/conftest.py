@@ -14,12 +14,16 @@ os.environ.setdefault("FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION", "1")
 
 
 import csv
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tastevec.client.cli import main as client_main
 from tastevec.common.datasets.catalog import load_people_ratings
+from tastevec.common.release import verify_release
+from tastevec.common.signing import load_public_key
 from tastevec.server.cli import main as server_main
 from tastevec.simulations.cli import main as sim_main
 
@@ -78,6 +82,37 @@ def release(world: Path, release_key: Path, tmp_path_factory: pytest.TempPathFac
     args = ["forge", "--config", str(config), "--out", str(out), "--key", str(release_key)]
     assert server_main([*args, "--no-progress"]) == 0
     return out
+
+
+# The federation's tests and simulations: simulated people, each with a home of their own.
+MakePeople = Callable[[str, int, tuple[int, ...]], tuple[Path, Path, str]]
+
+
+@pytest.fixture
+def make_people(ratings_csv: RatingsCsv, release: Path, trust: Path, tmp_path: Path) -> MakePeople:
+    """make_people(name, people, sharing) -> (releases folder, homes folder, release id): under
+    tmp_path / name, a releases folder holding the release and homes person-0 .. people-1,
+    each with the release installed and a test person's ratings, those in `sharing` sharing."""
+    manifest = verify_release(release, load_public_key(trust))
+
+    def make(name: str, people: int, sharing: tuple[int, ...]) -> tuple[Path, Path, str]:
+        folder = tmp_path / name
+        folder.mkdir()
+        releases = folder / "releases"
+        shutil.copytree(release, releases / manifest.release_id)
+        homes = folder / "homes"
+        for index in range(people):
+            home = homes / f"person-{index}"
+            ratings = ratings_csv(index, folder / f"ratings-{index}.csv")
+            args = ["--home", str(home)]
+            pull = ["pull", *args, "--from-dir", str(release), "--trust", str(trust)]
+            assert client_main(pull) == 0
+            assert client_main(["rate", *args, "--csv", str(ratings), "--scale", "1-5"]) == 0
+            if index in sharing:
+                assert client_main(["share", "on", *args]) == 0
+        return releases, homes, manifest.release_id
+
+    return make
 
 
 # The release service's tests: a signing key and small signed releases of random bytes.
