@@ -129,10 +129,6 @@ def fit_values(
     """The coefficient fit itself, from each rated image's cached values and its target score
     (the whole device pipeline, with the correction, is personal_fit.fit_personal_model)."""
     k = rows[0].single_scores.shape[0]
-    jacobian = np.stack([row.jacobian for row in rows])
-    features = group_jacobian(jacobian, plan).reshape(len(rows), -1).astype(np.float64)
-    own = np.stack([row.single_scores for row in rows])
-    sroccs = zero_shot_srocc(own, targets)
     if prior is not None and prior.layout is plan.layout:
         if tuple(prior.mean.shape) != (plan.num_groups, k):
             raise FitError(
@@ -144,12 +140,32 @@ def fit_values(
         prior_mean: np.ndarray | None = prior.mean.reshape(-1).double().numpy()
     else:
         scale, prior_mean = np.ones(plan.num_groups * k), None
+    return penalised_fit(rows, targets, plan, prior_mean=prior_mean, precision=scale, config=config)
+
+
+def penalised_fit(
+    rows: Sequence[ImageValues],
+    targets: np.ndarray,
+    plan: CoefficientPlan,
+    *,
+    prior_mean: np.ndarray | None,
+    precision: np.ndarray,
+    config: FitConfig = DEFAULT_FIT_CONFIG,
+) -> FastSolution:
+    """`fit_values` once the prior is read: `prior_mean` [groups * K] (None: no prior) is
+    blended into the centre, and `precision` (relative, [groups * K] or a full matrix
+    [groups * K, groups * K]) weighs the pull toward it."""
+    k = rows[0].single_scores.shape[0]
+    jacobian = np.stack([row.jacobian for row in rows])
+    features = group_jacobian(jacobian, plan).reshape(len(rows), -1).astype(np.float64)
+    own = np.stack([row.single_scores for row in rows])
+    sroccs = zero_shot_srocc(own, targets)
 
     def penalty_for(subset: np.ndarray) -> linear_rank_fit.Penalty:
         centre = own_start(own[subset], targets[subset], plan.num_groups)
         if prior_mean is not None:
             centre = prior_blend(centre, prior_mean, len(subset), config.prior_ratings)
-        return linear_rank_fit.Penalty(centre, scale, config.trust_radius)
+        return linear_rank_fit.Penalty(centre, precision, config.trust_radius)
 
     problem = linear_rank_fit.LinearProblem(
         np.array([row.score for row in rows], np.float64),

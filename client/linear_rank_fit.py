@@ -5,9 +5,12 @@ Predicted scores are linear in the coefficients (see `linearisation.py`):
 and the fit minimises the pairwise rank loss over every pair of rated images with different
 scores, plus a penalty (alpha / 2) * sum_p precision_p (lambda_p - centre_p)^2 that pulls
 toward a centre: the population prior's mean (precision = 1 / its variance), or without a
-prior the paper's initialisation. The problem is convex, so L-BFGS finds its optimum in
-milliseconds. From `FitConfig.step_from_ratings` ratings on, cross-validation on the
-person's own ratings chooses alpha, or no step at all; with fewer, the centre itself is the answer.
+prior the paper's initialisation. A full precision matrix [P, P] in place of the vector
+makes the penalty (alpha / 2) * shift' precision shift (the device passes the vector; the
+prior-covariance measurement passes matrices). The problem is convex, so L-BFGS finds its
+optimum in milliseconds. From `FitConfig.step_from_ratings` ratings on, cross-validation on
+the person's own ratings chooses alpha, or no step at all; with fewer, the centre itself is
+the answer.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from scipy.optimize import minimize
 from scipy.special import expit
 
 from tastevec.client.fit_config import DEFAULT_FIT_CONFIG
+from tastevec.common.errors import FitError
 from tastevec.common.metrics import srocc
 from tastevec.common.rank_loss import RANK_SCALE
 
@@ -48,11 +52,20 @@ class LinearProblem:
 
 @dataclass(frozen=True, slots=True)
 class Penalty:
-    """Pull toward `centre`; coefficients stay within `radius` of it (the trust region)."""
+    """Pull toward `centre`; coefficients stay within `radius` of it (the trust region).
+    `precision`: per coefficient [P], or a full symmetric positive definite matrix [P, P]."""
 
     centre: FloatArray
     precision: FloatArray
     radius: float = float("inf")
+
+    def __post_init__(self) -> None:
+        size = len(self.centre)
+        if self.precision.shape not in ((size,), (size, size)):
+            raise FitError(
+                f"penalty precision {self.precision.shape} is neither [{size}] nor "
+                f"[{size}, {size}] for a centre of {size} coefficients"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +102,10 @@ def objective(
         loss = float(np.logaddexp(0.0, -margin).sum()) / pairs
         weight = -RANK_SCALE * expit(-margin) / pairs
         gz = np.bincount(better, weight, len(z)) - np.bincount(worse, weight, len(z))
+        if penalty.precision.ndim == 2:
+            pull = penalty.precision @ shift
+            value = loss + 0.5 * alpha * float(shift @ pull)
+            return value, f.T @ gz + alpha * pull
         value = loss + 0.5 * alpha * float((penalty.precision * shift * shift).sum())
         return value, f.T @ gz + alpha * penalty.precision * shift
 

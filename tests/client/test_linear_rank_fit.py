@@ -1,10 +1,12 @@
 """The convex fit on linearised scores: correct gradients, recovery, penalty and trust region."""
 
 import numpy as np
+import pytest
 from scipy.optimize import check_grad
 
 from tastevec.client import linear_rank_fit as lrf
 from tastevec.client.fit_config import DEFAULT_FIT_CONFIG
+from tastevec.common.errors import FitError
 from tastevec.common.metrics import srocc
 
 
@@ -85,3 +87,38 @@ def test_below_step_from_the_centre_is_kept_even_where_a_step_would_help() -> No
     assert np.isinf(few.alpha) and np.array_equal(few.coefficients, centre)
     allowed = lrf.fit(problem, targets, lambda rows: lrf.Penalty(centre, np.ones(12)), step_from=40)
     assert np.isfinite(allowed.alpha) and allowed.cv_srocc > few.cv_srocc
+
+
+def test_a_full_precision_matrix_has_the_right_gradient() -> None:
+    problem, targets = planted()
+    root = np.random.default_rng(5).normal(size=(12, 12))
+    penalty = lrf.Penalty(np.full(12, 0.1), root @ root.T / 12 + np.eye(12))
+    objective = lrf.objective(problem, targets, penalty, 0.3)
+    for seed in range(3):
+        x = np.random.default_rng(seed).normal(size=12)
+        error = check_grad(lambda v: objective(v)[0], lambda v: objective(v)[1], x)
+        assert error < 1e-5 * max(1.0, float(np.linalg.norm(objective(x)[1])))
+
+
+def test_a_diagonal_precision_matrix_fits_as_its_vector_does() -> None:
+    problem, targets = planted()
+    centre, precision = np.full(12, 0.05), np.linspace(0.5, 2, 12)
+    as_vector = lrf.fit(problem, targets, lambda rows: lrf.Penalty(centre, precision, 0.3))
+    as_matrix = lrf.fit(problem, targets, lambda rows: lrf.Penalty(centre, np.diag(precision), 0.3))
+    assert np.isfinite(as_vector.alpha) and as_vector.alpha == as_matrix.alpha
+    np.testing.assert_allclose(as_matrix.coefficients, as_vector.coefficients, atol=1e-6)
+
+
+def test_correlated_precision_pulls_coefficients_together() -> None:
+    problem, targets = planted()
+    centre = np.zeros(12)
+    tied = np.eye(12)
+    tied[0, 1] = tied[1, 0] = -0.95  # coefficients 0 and 1 vary together in the population
+    free = lrf.solve(problem, targets, lrf.Penalty(centre, np.ones(12)), 10.0)
+    pulled = lrf.solve(problem, targets, lrf.Penalty(centre, tied), 10.0)
+    assert abs(pulled[0] - pulled[1]) < abs(free[0] - free[1])
+
+
+def test_a_precision_of_the_wrong_shape_is_refused() -> None:
+    with pytest.raises(FitError, match=r"penalty precision \(12, 3\)"):
+        lrf.Penalty(np.zeros(12), np.ones((12, 3)))
