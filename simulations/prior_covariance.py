@@ -263,10 +263,9 @@ def covariance_section(
         for option in options:
             other = results.per_person(count, option)
             differences = [other[p] - diagonal[p] for p in diagonal]
-            low, high = (
-                mean_interval(differences, seed=seed) if len(differences) >= 2 else (-1.0, 1.0)
-            )
-            gains[(count, option)] = (statistics.mean(differences), low, high)
+            if len(differences) >= 2:  # an interval over people needs two of them
+                low, high = mean_interval(differences, seed=seed)
+                gains[(count, option)] = (statistics.mean(differences), low, high)
     lines += [
         "",
         "Paired gain over the diagonal prior (same people, draws and centre), with the 95% "
@@ -276,10 +275,15 @@ def covariance_section(
         "|---|" + "---|" * len(options),
     ]
     for count in counts:
-        cells = " | ".join("{:+.3f} [{:+.3f}, {:+.3f}]".format(*gains[(count, o)]) for o in options)
+        cells = " | ".join(
+            "{:+.3f} [{:+.3f}, {:+.3f}]".format(*gains[(count, o)])
+            if (count, o) in gains
+            else "n/a (one person)"
+            for o in options
+        )
         lines.append(f"| {count} | {cells} |")
     lines += _bytes_lines(size, [r for r in RANKS if rank_name(r) in options])
-    lines += ["", _conclusion(gains, counts, options, size)]
+    lines += ["", conclusion(gains, options, size, len(people))]
     return lines
 
 
@@ -322,12 +326,15 @@ def _bytes_lines(size: int, ranks: Sequence[int]) -> list[str]:
     return lines
 
 
-def _conclusion(
+def conclusion(
     gains: dict[tuple[int, str], tuple[float, float, float]],
-    counts: Sequence[int],
     options: Sequence[str],
     size: int,
+    people: int,
 ) -> str:
+    """One sentence from `gains` ((ratings, option) -> mean gain over the diagonal and its
+    interval): the option that beats the diagonal clearly (interval above 0), if any."""
+    counts = sorted({count for count, _ in gains})
     wins = {o: [c for c in counts if gains[(c, o)][1] > 0] for o in options}
     losses = {o: [c for c in counts if gains[(c, o)][2] < 0] for o in options}
     lost = "; ".join(
@@ -340,16 +347,18 @@ def _conclusion(
     if not winners:
         return (
             "Conclusion (computed from the tables): no covariance option beats today's "
-            f"diagonal prior clearly at any number of ratings{lost}, so the squares devices "
-            "send today are enough on this world."
+            f"diagonal prior clearly at any number of ratings on these {people} development "
+            f"people{lost}, so this measurement gives no reason for devices to send more than "
+            "their squares."
         )
     best = max(winners, key=lambda o: statistics.mean(gains[(c, o)][0] for c in wins[o]))
     gain = statistics.mean(gains[(c, best)][0] for c in wins[best])
     cost = device_values(FULL, size) / device_values(DIAGONAL, size)
     return (
         f"Conclusion (computed from the tables): {best} beats today's diagonal prior clearly "
-        f"at {', '.join(map(str, wins[best]))} ratings (mean gain {gain:+.3f} there){lost}, "
-        f"for {cost:.1f}x the values a device sends in one round (from the full sum)."
+        f"at {', '.join(map(str, wins[best]))} ratings on these {people} development people "
+        f"(mean gain {gain:+.3f} there){lost}, for {cost:.1f}x the values a device sends in "
+        "one round (from the full sum)."
     )
 
 

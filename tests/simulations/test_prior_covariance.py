@@ -15,6 +15,7 @@ from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
 from tastevec.simulations.people_split import people_set
 from tastevec.simulations.personalize_people import ImageTable, Person, bench_fit_config
 from tastevec.simulations.prior_covariance import (
+    conclusion,
     covariance_section,
     prior_precisions,
     relative_precision,
@@ -123,3 +124,17 @@ def test_a_final_test_person_is_refused() -> None:
     )
     with pytest.raises(ValueError, match="is a final test person"):
         covariance_section(fits, [final], table, PLAN)
+
+
+def test_the_conclusion_names_a_clear_winner_only_when_its_interval_is_above_zero() -> None:
+    unclear = {(5, "full"): (0.02, -0.01, 0.05), (10, "full"): (-0.03, -0.05, -0.01)}
+    sentence = conclusion(unclear, ["full"], 60, 7)
+    assert "no covariance option beats" in sentence and "7 development people" in sentence
+    assert "(full is clearly worse at 10 ratings)" in sentence
+    clear = {**unclear, (5, "rank 2"): (0.04, 0.01, 0.07), (10, "rank 2"): (0.0, -0.02, 0.02)}
+    sentence = conclusion(clear, ["full", "rank 2"], 60, 7)
+    assert sentence.startswith(
+        "Conclusion (computed from the tables): rank 2 beats today's diagonal prior clearly at "
+        "5 ratings on these 7 development people (mean gain +0.040 there)"
+    )
+    assert "for 15.8x the values" in sentence
