@@ -63,8 +63,8 @@ def rank_name(rank: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PriorPrecisions:
-    """The population's prior in each form: its mean [P] and each option's relative
-    precision ([P] for the diagonal, [P, P] otherwise), P = groups * K."""
+    """The population's prior beyond today's: its mean [P] and each option's relative
+    precision [P, P], P = groups * K (the diagonal is the device's own CoefficientPrior)."""
 
     mean: np.ndarray
     precisions: dict[str, np.ndarray]
@@ -109,13 +109,11 @@ def prior_precisions(
     spread[spread == 0] = 1.0  # a coefficient nobody moves: no correlation with anything
     standardised = centred / spread
     correlation = standardised.T @ standardised / (len(values) - 1)
+    np.fill_diagonal(correlation, 1.0)
     shrinkage = correlation_shrinkage(standardised)
     size = len(variance)
     shrunk = (1 - shrinkage) * correlation + shrinkage * np.eye(size)
-    precisions: dict[str, np.ndarray] = {
-        DIAGONAL: (1.0 / variance) / float(np.mean(1.0 / variance)),
-        FULL: relative_precision(scale[:, None] * shrunk * scale[None, :]),
-    }
+    precisions = {FULL: relative_precision(scale[:, None] * shrunk * scale[None, :])}
     eigenvalues, eigenvectors = np.linalg.eigh(correlation)
     order = np.argsort(eigenvalues)[::-1]
     for rank in ranks:
@@ -189,8 +187,6 @@ def measure_covariance(
         )
         score(CENTRE, centre.coefficients)
         for option, precision in priors.precisions.items():
-            if option == DIAGONAL:
-                continue
             solution = penalised_fit(
                 values,
                 draw.targets,
@@ -228,7 +224,7 @@ def covariance_section(
     block-layout coefficients (the prior is made of them), `people` development test people
     and `table` their images' values."""
     priors, results = measure_covariance(fits, people, table, plan, shots, draws, seed)
-    options = [o for o in priors.precisions if o != DIAGONAL]
+    options = list(priors.precisions)
     size = len(priors.mean)
     lines = [
         "",
