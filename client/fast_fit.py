@@ -33,7 +33,7 @@ from tastevec.client.linearisation import expansion_digest, group_jacobian, line
 from tastevec.client.rated_images import RatedImages
 from tastevec.client.rating_requirements import check_ratings
 from tastevec.client.ratings_store import Rating
-from tastevec.client.zero_shot import initial_coefficients, own_scores, zero_shot_srocc
+from tastevec.client.zero_shot import OwnModels, initial_coefficients, zero_shot_srocc
 from tastevec.common.coefficient_prior import CoefficientPrior
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
 from tastevec.common.composition import ComposedModel, composed_tensor_names
@@ -65,14 +65,34 @@ class RatedValues:
     seconds: float
 
 
+class ImageValuer:
+    """What the fast fit needs of each image, computed at the expansion point 1/K, batch after
+    batch: the composition and the task vectors' own models are built once."""
+
+    def __init__(self, base: ScoreModel, vectors: Sequence[TaskVector]) -> None:
+        k = len(vectors)
+        self.composed = ComposedModel(base, vectors, CoefficientLayout.TENSOR, init=1.0 / k)
+        self.own = OwnModels(base, vectors)
+
+    def __call__(self, images: torch.Tensor) -> list[ImageValues]:
+        scores, jacobians = linearise(self.composed, images)
+        singles = self.own.scores(images)
+        return [
+            ImageValues(float(s), o, j) for s, o, j in zip(scores, singles, jacobians, strict=True)
+        ]
+
+
 def image_values(
     base: ScoreModel, vectors: Sequence[TaskVector], images: torch.Tensor
 ) -> list[ImageValues]:
-    """What the fast fit needs of each image, computed at the expansion point 1/K."""
-    composed = ComposedModel(base, vectors, CoefficientLayout.TENSOR, init=1.0 / len(vectors))
-    scores, jacobians = linearise(composed, images)
-    singles = own_scores(base, vectors, images)
-    return [ImageValues(float(s), o, j) for s, o, j in zip(scores, singles, jacobians, strict=True)]
+    """The values of one batch of images (ImageValuer, for one batch)."""
+    return ImageValuer(base, vectors)(images)
+
+
+def values_expansion(base: ScoreModel, vectors: Sequence[TaskVector]) -> str:
+    """The digest of the expansion point (1/K on every tensor) the cached values are taken at."""
+    names = composed_tensor_names(base.state_dict(), vectors)
+    return expansion_digest(torch.full((len(names), len(vectors)), 1.0 / len(vectors)))
 
 
 def rated_values(
@@ -91,18 +111,19 @@ def rated_values(
     started = time.perf_counter()
     k = len(vectors)
     names = composed_tensor_names(base.state_dict(), vectors)
-    expansion = expansion_digest(torch.full((len(names), k), 1.0 / k))
+    expansion = values_expansion(base, vectors)
     digests = [r.image_sha256 for r in ratings]
     values = cache.get(model_id, expansion, digests, tensors=len(names), vectors=k)
     missing = [r for r in ratings if r.image_sha256 not in values]
     skipped: list[str] = []
     report(progress, EMBED_STAGE, 0, len(missing))
+    valuer = ImageValuer(base, vectors) if missing else None
     for start in range(0, len(missing), EMBED_BATCH):
         rated = load_images(missing[start : start + EMBED_BATCH])
         skipped += rated.skipped
-        if rated.ratings:
+        if rated.ratings and valuer is not None:
             device = next(base.parameters()).device
-            computed = image_values(base, vectors, rated.images.to(device))
+            computed = valuer(rated.images.to(device))
             new = {r.image_sha256: v for r, v in zip(rated.ratings, computed, strict=True)}
             cache.put(model_id, expansion, new)
             values.update(new)

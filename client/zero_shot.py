@@ -19,19 +19,32 @@ INIT_TEMPERATURE = 10.0
 BATCH = 16  # on a CPU, small batches run faster per image than one big one (cache)
 
 
-@torch.no_grad()
+class OwnModels:
+    """Each task vector's own model, merged once (a plain model each: K copies of the base's
+    size), to score batch after batch of images."""
+
+    def __init__(self, base: ScoreModel, vectors: Sequence[TaskVector]) -> None:
+        composed = ComposedModel(base, vectors, CoefficientLayout.GLOBAL).eval()
+        self.models = []
+        for one_hot in torch.eye(len(vectors)):
+            composed.set_coefficients(one_hot)
+            self.models.append(composed.merge())
+
+    @torch.no_grad()
+    def scores(self, images: torch.Tensor) -> npt.NDArray[np.float32]:
+        """Each own model's scores of `images`: [n, K]."""
+        columns = []
+        for model in self.models:
+            batches = [model(images[i : i + BATCH]).cpu() for i in range(0, len(images), BATCH)]
+            columns.append(torch.cat(batches).numpy())
+        return np.stack(columns, axis=1).astype(np.float32)
+
+
 def own_scores(
     base: ScoreModel, vectors: Sequence[TaskVector], images: torch.Tensor
 ) -> npt.NDArray[np.float32]:
     """Each task vector's own model's scores of `images`: [n, K]."""
-    composed = ComposedModel(base, vectors, CoefficientLayout.GLOBAL).eval()
-    columns = []
-    for one_hot in torch.eye(len(vectors)):
-        composed.set_coefficients(one_hot)
-        model = composed.merge()
-        batches = [model(images[i : i + BATCH]).cpu() for i in range(0, len(images), BATCH)]
-        columns.append(torch.cat(batches).numpy())
-    return np.stack(columns, axis=1).astype(np.float32)
+    return OwnModels(base, vectors).scores(images)
 
 
 def zero_shot_srocc(own: np.ndarray, targets: np.ndarray) -> tuple[float, ...]:

@@ -59,6 +59,9 @@ log = logging.getLogger(__name__)
 ROUNDS_LOG = "federation-rounds.jsonl"
 
 
+_COUNT_OR_FRACTION = ("num_shares", "reconstruction_threshold")  # an int stays an int
+
+
 @dataclass(frozen=True, slots=True)
 class FederationSettings:
     releases: str = ""
@@ -67,8 +70,11 @@ class FederationSettings:
     layout: str = "block"
     rounds: int = 1
     min_people: int = 3
-    num_shares: float = 1.0  # a fraction of the sampled devices (SecAgg+'s float form)
-    reconstruction_threshold: float = 0.5  # a fraction of the shares
+    # SecAgg+'s own forms: a float is a fraction (of the sampled devices; of the shares), an
+    # int a count (each device's keys shared with num-shares - 1 others: O(n * num-shares)
+    # work instead of O(n^2) for a large cohort)
+    num_shares: float | int = 1.0
+    reconstruction_threshold: float | int = 0.5
     clipping_range: float = 8.0
     value_scale: float = 1.0
     timeout: float = 300.0
@@ -89,7 +95,12 @@ class FederationSettings:
             elif key in defaults:
                 values[field.name] = defaults[key]
         default = cls()
-        typed = {name: type(getattr(default, name))(value) for name, value in values.items()}
+        typed: dict[str, Any] = {
+            name: value
+            if name in _COUNT_OR_FRACTION and type(value) is int
+            else type(getattr(default, name))(value)
+            for name, value in values.items()
+        }
         settings = cls(**typed)
         for name in ("releases", "release_id", "key"):
             if not getattr(settings, name):

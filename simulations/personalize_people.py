@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tastevec.client.fast_fit import FastSolution, image_values
+from tastevec.client.fast_fit import FastSolution, ImageValuer
 from tastevec.client.feature_correction import scores_and_features
 from tastevec.client.fit_config import FitConfig
 from tastevec.client.image_cache import ImageValues
@@ -153,6 +153,7 @@ def build_table(
     if image_size is not None:
         preprocessing = preprocessing.with_size(image_size)
     values_seconds = 0.0  # the fast fit's per-image values only, not the baselines' features
+    valuer = ImageValuer(base, vectors)
     batches = iter_image_batches(
         paths, preprocessing.transform(), batch_size=32, min_side=preprocessing.decode_side
     )
@@ -162,7 +163,7 @@ def build_table(
                 table.base_features += list(base.features(batch.images).numpy())
                 table.generic_features += list(generic.features(batch.images).numpy())
         started = time.perf_counter()
-        table.values += image_values(base, vectors, batch.images)
+        table.values += valuer(batch.images)
         values_seconds += time.perf_counter() - started
         for path, pixels in zip(batch.paths, batch.images, strict=True):
             table.index[path] = len(table.pixels)
