@@ -1,12 +1,13 @@
-"""The floor of any gRPC release transfer in Python, for `tastevec-sim bench release`.
+"""The floor of one gRPC release stream in Python, for `tastevec-sim bench release`.
 
 A bare grpcio server (run as `python -m tastevec.simulations.bare_grpc_stream BYTES`; it
 prints its port) streams BYTES of one pre-made chunk from memory through the release
 protocol's own `FetchBlob` message, serialised as the release server does it
 (`serde.chunk_to_wire`), with no store, no disk read, no check; `receive` takes
 the stream into a file as cheaply as grpcio allows (sha256 and write inline, one fsync). What
-`pull --server` costs beyond this is the product's own; what this costs beyond a socket copy
-is grpcio's (HTTP/2 framing, protobuf, Python threads).
+this costs beyond a socket copy is grpcio's (HTTP/2 framing, protobuf, Python threads);
+`pull --server` adds the store's disk reads and its checks, and streams three blobs at once
+(so it can beat this one stream).
 """
 
 from __future__ import annotations
