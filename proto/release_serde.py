@@ -3,6 +3,12 @@
 Pairs named `<thing>_to_proto` / `<thing>_from_proto`, as in Flower's serde. The server's
 servicer and the device's client hand messages straight here; a message a peer got wrong
 comes out as a ReleaseError (the servicer answers it with INVALID_ARGUMENT).
+
+One exception, for speed: a blob chunk leaves the server as its wire bytes
+(`chunk_to_wire`, the very bytes protobuf would make) with its data copied once, where
+building a `pb.BlobChunk` and serialising it copies every chunk twice (in side-by-side
+runs on the 2-core machine: the server's CPU for a 200 MB pull 0.27 s -> 0.16 s). The
+client reads chunks with protobuf as before (`chunk_from_proto`).
 """
 
 from __future__ import annotations
@@ -86,6 +92,18 @@ def blob_request_from_proto(message: pb.FetchBlobRequest) -> BlobRequest:
 
 def chunk_to_proto(chunk: BlobChunk) -> pb.BlobChunk:
     return pb.BlobChunk(offset=chunk.offset, data=chunk.data, size=chunk.size)
+
+
+def chunk_to_wire(chunk: BlobChunk) -> bytes:
+    """`chunk_to_proto(chunk).SerializeToString()`, byte for byte, copying the data once."""
+    parts: list[bytes] = []
+    if chunk.offset:
+        parts += (_CHUNK_OFFSET_KEY, _varint(chunk.offset))
+    if chunk.data:
+        parts += (_CHUNK_DATA_KEY, _varint(len(chunk.data)), chunk.data)
+    if chunk.size:
+        parts += (_CHUNK_SIZE_KEY, _varint(chunk.size))
+    return b"".join(parts)
 
 
 def chunk_from_proto(message: pb.BlobChunk) -> BlobChunk:
@@ -172,3 +190,23 @@ def prior_publication_from_proto(message: pb.PublishPriorRequest) -> PriorPublic
     return PriorPublication(
         message.base_release_id, message.manifest, message.signature, message.prior
     )
+
+
+def _varint(value: int) -> bytes:
+    """`value` (0 <= value < 2**64) as a protobuf base-128 varint."""
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _field_key(name: str, wire_type: int) -> bytes:
+    return _varint(pb.BlobChunk.DESCRIPTOR.fields_by_name[name].number << 3 | wire_type)
+
+
+_VARINT, _LENGTH_DELIMITED = 0, 2  # protobuf wire types
+_CHUNK_OFFSET_KEY = _field_key("offset", _VARINT)
+_CHUNK_DATA_KEY = _field_key("data", _LENGTH_DELIMITED)
+_CHUNK_SIZE_KEY = _field_key("size", _VARINT)

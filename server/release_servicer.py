@@ -84,7 +84,9 @@ class ReleaseServicer(pb_grpc.ReleaseServiceServicer):
 
     def FetchBlob(
         self, request: pb.FetchBlobRequest, context: grpc.ServicerContext
-    ) -> Iterator[pb.BlobChunk]:
+    ) -> Iterator[bytes]:
+        """The blob's chunks as BlobChunk wire bytes (`serde.chunk_to_wire`; registered with
+        no serializer by `release_server.add_release_service`)."""
         start = time.monotonic()
         code = grpc.StatusCode.OK
         sent = 0
@@ -95,7 +97,7 @@ class ReleaseServicer(pb_grpc.ReleaseServiceServicer):
                 if not context.is_active():
                     code = grpc.StatusCode.CANCELLED
                     return
-                yield serde.chunk_to_proto(chunk)
+                yield serde.chunk_to_wire(chunk)
                 sent += len(chunk.data)
         except GeneratorExit:  # the client went away or the server is stopping
             code = grpc.StatusCode.CANCELLED

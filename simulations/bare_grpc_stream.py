@@ -1,11 +1,13 @@
-"""The floor of any gRPC release transfer in Python, for `tastevec-sim bench release`.
+"""The floor of one gRPC release stream in Python, for `tastevec-sim bench release`.
 
 A bare grpcio server (run as `python -m tastevec.simulations.bare_grpc_stream BYTES`; it
 prints its port) streams BYTES of one pre-made chunk from memory through the release
-protocol's own `FetchBlob` message, with no store, no disk read, no check; `receive` takes
+protocol's own `FetchBlob` message, serialised as the release server does it
+(`serde.chunk_to_wire`), with no store, no disk read, no check; `receive` takes
 the stream into a file as cheaply as grpcio allows (sha256 and write inline, one fsync). What
-`pull --server` costs beyond this is the product's own; what this costs beyond a socket copy
-is grpcio's (HTTP/2 framing, protobuf, Python threads).
+this costs beyond a socket copy is grpcio's (HTTP/2 framing, protobuf, Python threads);
+`pull --server` adds the store's disk reads and its checks, and streams three blobs at once
+(so it can beat this one stream).
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from pathlib import Path
 
 import grpc
 
-from tastevec.common.release_protocol import CHUNK_BYTES
+from tastevec.common.release_protocol import CHUNK_BYTES, BlobChunk
+from tastevec.proto import release_serde as serde
 from tastevec.proto.release.v1 import release_pb2 as pb
 from tastevec.proto.release.v1 import release_pb2_grpc as pb_grpc
+from tastevec.server.release_server import add_release_service
 
 
 class _BareService(pb_grpc.ReleaseServiceServicer):
@@ -32,11 +36,11 @@ class _BareService(pb_grpc.ReleaseServiceServicer):
 
     def FetchBlob(
         self, request: pb.FetchBlobRequest, context: grpc.ServicerContext
-    ) -> Iterator[pb.BlobChunk]:
+    ) -> Iterator[bytes]:
         offset = 0
         while offset < self._total:
             data = self._chunk[: min(CHUNK_BYTES, self._total - offset)]
-            yield pb.BlobChunk(offset=offset, data=data, size=self._total if not offset else 0)
+            yield serde.chunk_to_wire(BlobChunk(offset, data, self._total if not offset else 0))
             offset += len(data)
 
 
@@ -59,7 +63,7 @@ def receive(port: int, out: Path) -> float:
 
 def main() -> None:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    pb_grpc.add_ReleaseServiceServicer_to_server(_BareService(int(sys.argv[1])), server)
+    add_release_service(_BareService(int(sys.argv[1])), server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     print(f"serving 127.0.0.1:{port}", flush=True)

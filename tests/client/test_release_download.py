@@ -185,7 +185,8 @@ class Malicious(ReleaseServicer):
             if request.sha256 != other:
                 request = pb.FetchBlobRequest(sha256=other, offset=request.offset)
         end = request.offset
-        for index, chunk in enumerate(super().FetchBlob(request, context)):
+        for index, wire in enumerate(super().FetchBlob(request, context)):
+            chunk = pb.BlobChunk.FromString(wire)  # the real chunk, made a message to tamper with
             if index == 1 and self.mode == "blob":
                 chunk.data = bytes([chunk.data[0] ^ 1]) + chunk.data[1:]
             if index == 1 and self.mode == "stall":

@@ -53,6 +53,23 @@ def test_every_pair_round_trips_through_bytes() -> None:
 
 
 @pytest.mark.parametrize(
+    "chunk",
+    [
+        BlobChunk(0, b"first chunk of a blob", 21),  # offset 0: protobuf leaves it out
+        BlobChunk(3, b"abc", 0),
+        BlobChunk(127, bytes(range(256)) * 1025, 2**63 + 5),  # varints of 1 and 10 bytes
+        BlobChunk(128, b"\x00", 0),
+        BlobChunk(2**35, b"", 2**35),  # an empty chunk at a blob's end
+        BlobChunk(0, b"", 0),
+    ],
+)
+def test_a_chunk_on_the_wire_is_the_bytes_protobuf_makes(chunk: BlobChunk) -> None:
+    wire = serde.chunk_to_wire(chunk)
+    assert wire == serde.chunk_to_proto(chunk).SerializeToString()
+    assert serde.chunk_from_proto(pb.BlobChunk.FromString(wire)) == chunk
+
+
+@pytest.mark.parametrize(
     "message, read",
     [
         (pb.FetchBlobRequest(sha256="../../etc/passwd"), serde.blob_request_from_proto),
