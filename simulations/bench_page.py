@@ -17,7 +17,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from tastevec.client.ui.ranking_page import RANKING_PAGE
 from tastevec.common.errors import TastevecError
 from tastevec.simulations.bundled_photos import BUNDLED_PHOTOS, bundled_photo
 from tastevec.simulations.machine import describe_machine, machine_table
+from tastevec.simulations.owned_processes import stop_process
 
 COUNTS = (1_000, 10_000)
 SIDE = (384, 288)  # each photo's size: larger than the page's 320 px thumbnails
@@ -203,13 +203,7 @@ def _measure(home: Home, folder: Path, log: Path, *options: str) -> dict[str, An
                 figures[label] = (time.perf_counter() - started) / len(items)
         figures["peak_rss_mib"] = _status_kib(process.pid, "VmHWM") / 1024
     finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_process(process, grace=60)
     return figures
 
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from tastevec.common.errors import TastevecError
 
@@ -61,6 +62,21 @@ def stop_pids(pids: Sequence[int], grace: float = GRACE_SECONDS) -> None:
         if alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def stop_process(process: subprocess.Popen[Any], grace: float = GRACE_SECONDS) -> None:
+    """Stop one process this program started, by its pid: SIGTERM, then SIGKILL if it still
+    runs after `grace` seconds; reaped either way."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from tastevec.client.cli import main as client_main
 from tastevec.common.errors import TastevecError
+from tastevec.simulations.owned_processes import stop_process
 
 VIEWS = ("rate", "ranking", "status")
 WAIT_MS = 300_000
@@ -132,13 +132,7 @@ def take_screenshots(inputs: Inputs, scratch: Path, out: Path) -> list[Path]:
             written.append(_shot(tab, out, "status"))
             browser.close()
     finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_process(process, grace=30)
     return written
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -31,6 +30,7 @@ from tastevec.client.ui.app import create_app
 from tastevec.client.ui.background import Background
 from tastevec.client.ui.photo_library import PhotoLibrary
 from tastevec.client.ui.server import bind
+from tastevec.simulations.owned_processes import stop_process
 
 CLIENT = str(Path(sys.executable).with_name("tastevec-client"))
 PHOTOS = 16
@@ -115,13 +115,7 @@ def start_page(home: Path, photos: Path, *options: str) -> Page:
 
 
 def stop_page(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
+    stop_process(process, grace=30)
 
 
 @pytest.fixture
