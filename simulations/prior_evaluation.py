@@ -115,28 +115,22 @@ def with_first_vectors(
     people: Sequence[Person],
     base: ScoreModel,
     vectors: Sequence[TaskVector],
+    k: int,
     shots: Sequence[int],
     draws: int,
     seed: int,
 ) -> PersonScores:
-    """Condition `k` (for k = 1 .. len(vectors)): the release cut to its first k task vectors,
-    fitted without a prior; each k computes its own image values (its expansion point is 1/k)."""
-    result: dict[tuple[str, int], tuple[float, ...]] = {}
-    names: tuple[str, ...] = ()
-    for k in range(1, len(vectors) + 1):
-        chosen = vectors[:k]
-        table = build_table(people, base, chosen, None, None)
-        plan = CoefficientPlan.for_tensors(LAYOUT, composed_tensor_names(base.state_dict(), chosen))
-        scores = evaluate(
-            people,
-            table,
-            ComposedModel(base, chosen, LAYOUT),
-            plan,
-            {str(k): None},
-            shots,
-            draws,
-            seed,
-        )
-        names = scores.people
-        result.update(scores.srocc)
-    return PersonScores(names, result)
+    """Condition `k`: the release cut to its first k task vectors, fitted without a prior,
+    with image values of its own (its expansion point is 1/k)."""
+    chosen = vectors[:k]
+    table = build_table(people, base, chosen, None, None)
+    plan = CoefficientPlan.for_tensors(LAYOUT, composed_tensor_names(base.state_dict(), chosen))
+    composed = ComposedModel(base, chosen, LAYOUT)
+    return evaluate(people, table, composed, plan, {str(k): None}, shots, draws, seed)
+
+
+def merged(parts: Sequence[PersonScores]) -> PersonScores:
+    """One PersonScores of several over the same people."""
+    if any(p.people != parts[0].people for p in parts):
+        raise ValueError("scores of different people cannot be merged")
+    return PersonScores(parts[0].people, {k: v for p in parts for k, v in p.srocc.items()})

@@ -30,6 +30,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -55,6 +56,7 @@ from tastevec.simulations.machine import describe_machine, machine_table
 from tastevec.simulations.people_split import split_people
 from tastevec.simulations.personalize_people import (
     TEST_GROUPS,
+    ImageTable,
     Person,
     build_table,
     load_people,
@@ -65,8 +67,14 @@ from tastevec.simulations.population_homes import (
     make_homes,
     run_folder,
 )
-from tastevec.simulations.prior_evaluation import PersonScores, evaluate, with_first_vectors
+from tastevec.simulations.prior_evaluation import (
+    PersonScores,
+    evaluate,
+    merged,
+    with_first_vectors,
+)
 from tastevec.simulations.report_plots import plot_cohorts, plot_shots, plot_vectors
+from tastevec.simulations.report_stages import Stages
 from tastevec.simulations.shared_image_values import SharedValues, share_image_values
 
 log = logging.getLogger(__name__)
@@ -122,24 +130,41 @@ def run_report(
     persons = load_people(world, POPULATION_GROUPS, None)[: settings.people]
     if len(persons) < max((*settings.cohorts, 3)):
         raise TastevecError(f"the world has {len(persons)} population people; too few")
-    population = make_homes(persons, release, trust, scratch)
-    shared = share_image_values([population.homes / f"person-{i}" for i in range(len(persons))])
+    stages = Stages(scratch / "stages")
+    homes = [scratch / "homes" / f"person-{i}" for i in range(len(persons))]
+    if stages.done("shared-values"):
+        population = Population(scratch / "homes", len(persons), tuple(persons))
+    else:
+        population = make_homes(persons, release, trust, scratch)
+    shared = stages.get(
+        "shared-values",
+        lambda: share_image_values(homes),
+        lambda v: [v.photos, v.ratings, v.seconds],
+        lambda v: SharedValues(int(v[0]), int(v[1]), float(v[2])),
+    )
     runs = scratch / "runs"
+
+    def federated(name: str, people: int | None, config: dict[str, Any]) -> FederatedRun:
+        return stages.federated(
+            name,
+            runs,
+            lambda: run_federation(
+                population,
+                run_folder(release, start, runs / name),
+                start,
+                key,
+                trust,
+                people=people,
+                config=config,
+            ),
+        )
 
     # the one-round runs first: each starts from `start`, and a device never goes back to an
     # older release, which the main run's later rounds would have made it hold
     cohort_priors: dict[int, CoefficientPrior | None] = {}
     for count in (*settings.cohorts, len(persons)):
         log.info("the prior of the first %d people", count)
-        run = run_federation(
-            population,
-            run_folder(release, start, runs / f"cohort-{count}"),
-            start,
-            key,
-            trust,
-            people=count,
-            config=settings.secagg(count),
-        )
+        run = federated(f"cohort-{count}", count, dict(settings.secagg(count)))
         cohort_priors[count] = _prior(run, run.rounds[0], trust)
     first_fits = clear_fits(population, start)  # each device's own fit, no prior
 
@@ -148,19 +173,12 @@ def run_report(
     for epsilon in settings.epsilons:
         multiplier = noise_multiplier_for(epsilon, settings.dp_delta, len(persons))
         log.info("DP at epsilon %.1f: noise multiplier %.3f", epsilon, multiplier)
-        run = run_federation(
-            population,
-            run_folder(release, start, runs / f"dp-{epsilon:g}"),
-            start,
-            key,
-            trust,
-            config={
-                **settings.secagg(len(persons)),
-                "dp-noise-multiplier": multiplier,
-                "dp-clipping-norm": clip,
-                "dp-delta": settings.dp_delta,
-            },
-        )
+        dp_config = {
+            "dp-noise-multiplier": multiplier,
+            "dp-clipping-norm": clip,
+            "dp-delta": settings.dp_delta,
+        }
+        run = federated(f"dp-{epsilon:g}", None, {**settings.secagg(len(persons)), **dp_config})
         entry = run.rounds[0]
         dp_priors[epsilon] = (
             multiplier,
@@ -168,18 +186,15 @@ def run_report(
             _prior(run, entry, trust),
         )
 
-    dropout_lines = _dropouts(release, start, key, trust, population, runs, settings)
+    dropout_lines = stages.lines(
+        "dropouts", lambda: _dropouts(release, start, key, trust, population, runs, settings)
+    )
 
     log.info("federation: %d people x %d rounds", len(persons), settings.rounds)
-    main = run_federation(
-        population,
-        run_folder(release, start, runs / "main"),
-        start,
-        key,
-        trust,
-        config={"rounds": settings.rounds, **settings.secagg(len(persons))},
+    main = federated("main", None, {"rounds": settings.rounds, **settings.secagg(len(persons))})
+    secagg_rows = stages.lines(
+        "secagg", lambda: secagg_against_clear(main, population, trust, start)
     )
-    secagg_rows = secagg_against_clear(main, population, trust, start)
     round_priors = [_prior(main, entry, trust) for entry in main.rounds]
 
     base = load_release_model(release, manifest)
@@ -189,33 +204,55 @@ def run_report(
     composed = ComposedModel(base, vectors, LAYOUT)
     test_people = load_people(world, TEST_GROUPS, None)
     development = split_people(test_people, "development")
-    covariance_lines = _covariance(first_fits, development, base, vectors, plan, settings)
+    covariance_lines = stages.lines(
+        "covariance",
+        lambda: _covariance(first_fits, development, base, vectors, plan, settings),
+    )
 
     final = split_people(test_people, "final")
     log.info("final test people: %d, evaluated once", len(final))
-    table = build_table(final, base, vectors, None, None)
+    tables: list[ImageTable] = []  # built only when an evaluation stage has to run
+
+    def evaluated(
+        name: str, conditions: dict[str, CoefficientPrior | None], shots: tuple[int, ...]
+    ) -> PersonScores:
+        def compute() -> PersonScores:
+            if not tables:
+                tables.append(build_table(final, base, vectors, None, None))
+            return evaluate(
+                final, tables[0], composed, plan, conditions, shots, settings.draws, settings.seed
+            )
+
+        return stages.scores(name, compute)
+
     priors: dict[str, CoefficientPrior | None] = {NO_PRIOR: None, FEDERATED: round_priors[-1]}
     for epsilon, (_, _, prior) in dp_priors.items():
         priors[f"DP, epsilon {epsilon:g}"] = prior
-    shots_scores = evaluate(
-        final, table, composed, plan, priors, settings.shots, settings.draws, settings.seed
+    shots_scores = merged(
+        [
+            evaluated(f"shots-{index}", {name: prior}, settings.shots)
+            for index, (name, prior) in enumerate(priors.items())
+        ]
     )
     joined = {f"{n} people": p for n, p in sorted(cohort_priors.items())}
     join_shots = tuple(s for s in settings.shots if s <= 10)
-    join_scores = evaluate(
-        final,
-        table,
-        composed,
-        plan,
-        {NO_PRIOR: None, **joined},
-        join_shots,
-        settings.draws,
-        settings.seed,
+    join_scores = merged(
+        [
+            evaluated(f"join-{index}", {name: prior}, join_shots)
+            for index, (name, prior) in enumerate({NO_PRIOR: None, **joined}.items())
+        ]
     )
     ordered = sorted(vectors, key=lambda v: _paper_rank(v.source))
-    vector_scores = with_first_vectors(
-        final, base, ordered, settings.vector_shots, settings.draws, settings.seed
-    )
+
+    def first_vectors(k: int) -> PersonScores:
+        return stages.scores(
+            f"vectors-{k}",
+            lambda: with_first_vectors(
+                final, base, ordered, k, settings.vector_shots, settings.draws, settings.seed
+            ),
+        )
+
+    vector_scores = merged([first_vectors(k) for k in range(1, len(ordered) + 1)])
 
     out.parent.mkdir(parents=True, exist_ok=True)
     stem = out.with_suffix("")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tastevec.common.errors import TastevecError
 from tastevec.server.privacy_accounting import PrivacyBudget
 from tastevec.simulations.report import ReportSettings, noise_multiplier_for, run_report
 
@@ -53,3 +54,17 @@ def test_the_report_runs_every_experiment_on_the_small_world(
         path = out.with_name(f"federation-report-{plot}.png")
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"({path.name})" in report
+
+    # a report cut short resumes: every finished stage is read back, nothing runs again
+    runs = sorted(p.name for p in (tmp_path / "scratch" / "runs").iterdir())
+    again = run_report(world, release, trust, release_key, tmp_path / "scratch", out, settings)
+    assert _body(again) == _body(report)
+    assert sorted(p.name for p in (tmp_path / "scratch" / "runs").iterdir()) == runs
+    # a federated run cut short mid-run cannot be repeated on homes that moved on
+    (tmp_path / "scratch" / "stages" / "main.json").unlink()
+    with pytest.raises(TastevecError, match="stage main was cut short mid-run"):
+        run_report(world, release, trust, release_key, tmp_path / "scratch", out, settings)
+
+
+def _body(report: str) -> str:
+    return "\n".join(line for line in report.splitlines() if not line.startswith("Whole report"))
