@@ -18,7 +18,9 @@ PNG plots (simulations/results/federation-report.md).
    SROCC with the priors of 10, 50 and all people. Gains are per person, paired (the same
    supports for every condition), with bootstrap intervals over people.
 
-The ratings are simulated (the photo world); the report says so.
+Every stage is kept under the scratch folder as it finishes (simulations/report_stages.py),
+so a report cut short resumes where it stopped. The ratings are simulated (the photo world);
+the report says so.
 """
 
 from __future__ import annotations
