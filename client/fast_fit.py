@@ -117,11 +117,12 @@ def rated_values(
     missing = [r for r in ratings if r.image_sha256 not in values]
     skipped: list[str] = []
     report(progress, EMBED_STAGE, 0, len(missing))
-    valuer = ImageValuer(base, vectors) if missing else None
+    valuer: ImageValuer | None = None  # built at the first batch to run, then reused
     for start in range(0, len(missing), EMBED_BATCH):
         rated = load_images(missing[start : start + EMBED_BATCH])
         skipped += rated.skipped
-        if rated.ratings and valuer is not None:
+        if rated.ratings:
+            valuer = valuer or ImageValuer(base, vectors)
             device = next(base.parameters()).device
             computed = valuer(rated.images.to(device))
             new = {r.image_sha256: v for r, v in zip(rated.ratings, computed, strict=True)}

@@ -14,16 +14,10 @@ import os
 import platform
 from pathlib import Path
 
-import torch
-
-from tastevec.client.home import Home
-from tastevec.client.personal_profile import load_profile
-from tastevec.common.coefficient_prior import CoefficientSums, population_prior
-from tastevec.common.coefficients import CoefficientLayout
 from tastevec.common.errors import TastevecError
 from tastevec.common.release import verify_release
-from tastevec.common.release_model import load_release_prior
 from tastevec.common.signing import load_public_key
+from tastevec.simulations.clear_text_priors import LAYOUT, clear_fits, prior_errors, published_prior
 from tastevec.simulations.federated_run import FederatedRun, run_federation
 from tastevec.simulations.personalize_people import load_people
 from tastevec.simulations.population_homes import (
@@ -32,8 +26,6 @@ from tastevec.simulations.population_homes import (
     make_homes,
     run_folder,
 )
-
-LAYOUT = CoefficientLayout.BLOCK
 
 
 def run_federation_benchmark(
@@ -67,33 +59,15 @@ def secagg_against_clear(
         if entry["published"] is None:
             rows.append(f"| {entry['round']} | {entry['people']} | — | — | — | {entry['why']} |")
             continue
-        fits = clear_fits(population, fitted_on)
-        clear = population_prior(CoefficientSums.of(LAYOUT, fits))
-        root = run.releases / entry["published"]
-        prior = load_release_prior(root, verify_release(root, load_public_key(trust)), LAYOUT)
-        assert prior is not None
-        mean_error = float((prior.mean - clear.mean).abs().max())
-        variance_error = float((prior.variance - clear.variance).abs().max())
+        fits = clear_fits(population.homes, population.people, fitted_on)
+        prior = published_prior(run.releases, entry["published"], trust)
+        mean_error, variance_error = prior_errors(prior, fits)
         rows.append(
             f"| {entry['round']} | {entry['people']} | {len(fits)} | {mean_error:.2e} | "
             f"{variance_error:.2e} | published {entry['published']} |"
         )
         fitted_on = entry["published"]
     return rows
-
-
-def clear_fits(population: Population, release_id: str) -> torch.Tensor:
-    """[people, groups, K]: the coefficients each home fitted for `release_id` (a person who
-    did not fit for it, having dropped out, is left out). The experiment's view: the server
-    never sees these."""
-    fits = []
-    for index in range(population.people):
-        try:
-            profile = load_profile(Home(population.homes / f"person-{index}").profiles, release_id)
-        except TastevecError:
-            continue
-        fits.append(torch.tensor(profile.coefficients))
-    return torch.stack(fits)
 
 
 def _report(rows: list[str], people: int, rounds: int, seconds: float) -> str:

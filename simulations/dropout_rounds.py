@@ -18,24 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 from flwr.app import Context, Error, Message
 from flwr.clientapp.typing import ClientAppCallable, Mod
 from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFIGS, Key, Stage
 
 from tastevec.client.home import Home
-from tastevec.client.personal_profile import load_profile, profile_path
-from tastevec.common.coefficient_prior import CoefficientSums, population_prior
-from tastevec.common.coefficients import CoefficientLayout
+from tastevec.client.personal_profile import profile_path
 from tastevec.common.errors import TastevecError
-from tastevec.common.release import verify_release
-from tastevec.common.release_model import load_release_prior
-from tastevec.common.signing import load_public_key
 from tastevec.server.flower_server import ROUNDS_LOG
+from tastevec.simulations.clear_text_priors import LAYOUT, fits_of, prior_errors, published_prior
 from tastevec.simulations.federated_run import run_federation
 from tastevec.simulations.population_homes import Population
 
-LAYOUT = CoefficientLayout.BLOCK
 MIN_PEOPLE = 3  # the ServerApp's default: a round publishes from 3 people or more
 
 
@@ -204,19 +198,8 @@ def _errors(
     """The published prior against the clear-text prior of the survivors' own fits (each
     home's saved profile for `start`): the largest absolute differences."""
     survivors = [i for i in range(run.people) if i not in run.dropped]
-    fits = [
-        torch.tensor(load_profile(Home(homes / f"person-{i}").profiles, start).coefficients)
-        for i in survivors
-    ]
-    clear = population_prior(CoefficientSums.of(LAYOUT, torch.stack(fits)))
-    root = releases / published
-    prior = load_release_prior(root, verify_release(root, load_public_key(trust)), LAYOUT)
-    if prior is None:
-        raise TastevecError(f"dropouts: the published release {published} holds no prior")
-    return (
-        float((prior.mean - clear.mean).abs().max()),
-        float((prior.variance - clear.variance).abs().max()),
-    )
+    prior = published_prior(releases, published, trust)
+    return prior_errors(prior, fits_of(homes, survivors, start))
 
 
 def _verdicts(formed: DropoutRound, halted: DropoutRound, start: str) -> list[str]:

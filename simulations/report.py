@@ -44,7 +44,6 @@ from tastevec.common.errors import TastevecError
 from tastevec.common.release import verify_release
 from tastevec.common.release_model import (
     load_release_model,
-    load_release_prior,
     load_release_task_vectors,
 )
 from tastevec.common.score_model import ScoreModel
@@ -52,7 +51,8 @@ from tastevec.common.shared_statistics import StatisticsEncoding, encode_statist
 from tastevec.common.signing import load_public_key
 from tastevec.common.task_vector import TaskVector
 from tastevec.server.privacy_accounting import PrivacyBudget
-from tastevec.simulations.bench_federation import clear_fits, secagg_against_clear
+from tastevec.simulations.bench_federation import secagg_against_clear
+from tastevec.simulations.clear_text_priors import clear_fits, published_prior
 from tastevec.simulations.federated_run import FederatedRun, run_federation
 from tastevec.simulations.machine import describe_machine, machine_table
 from tastevec.simulations.people_split import split_people
@@ -168,7 +168,9 @@ def run_report(
         log.info("the prior of the first %d people", count)
         run = federated(f"cohort-{count}", count, dict(settings.secagg(count)))
         cohort_priors[count] = _prior(run, run.rounds[0], trust)
-    first_fits = clear_fits(population, start)  # each device's own fit, no prior
+    first_fits = clear_fits(
+        population.homes, population.people, start
+    )  # each device's own fit, no prior
 
     clip = _clipping_norm(first_fits)
     dp_priors: dict[float, tuple[float, float, CoefficientPrior | None]] = {}
@@ -313,8 +315,7 @@ def _prior(run: FederatedRun, entry: dict[str, object], trust: Path) -> Coeffici
     published = entry.get("published")
     if not isinstance(published, str):
         return None
-    root = run.releases / published
-    return load_release_prior(root, verify_release(root, load_public_key(trust)), LAYOUT)
+    return published_prior(run.releases, published, trust)
 
 
 def _paper_rank(source: str) -> int:
