@@ -13,7 +13,8 @@
    `FitConfig.trust_radius` of the centre, where the first-order model holds. From
    `FitConfig.step_from_ratings` ratings on, cross-validation on the person's ratings chooses
    the pull's strength, or the centre itself; with fewer, stepping away from the paper's
-   initialisation mostly fits noise, so the centre is the fit.
+   initialisation mostly fits noise, so without a prior the centre is the fit, and with one
+   the fit steps under the prior's own precision (`FitConfig.prior_weight`).
 """
 
 from __future__ import annotations
@@ -160,9 +161,18 @@ def fit_values(
         precision = 1.0 / prior.variance.reshape(-1).double().numpy()
         scale = precision / precision.mean()
         prior_mean: np.ndarray | None = prior.mean.reshape(-1).double().numpy()
+        alpha_below = config.prior_weight * float(precision.mean()) / len(rows)
     else:
-        scale, prior_mean = np.ones(plan.num_groups * k), None
-    return penalised_fit(rows, targets, plan, prior_mean=prior_mean, precision=scale, config=config)
+        scale, prior_mean, alpha_below = np.ones(plan.num_groups * k), None, np.inf
+    return penalised_fit(
+        rows,
+        targets,
+        plan,
+        prior_mean=prior_mean,
+        precision=scale,
+        alpha_below=alpha_below,
+        config=config,
+    )
 
 
 def penalised_fit(
@@ -172,11 +182,13 @@ def penalised_fit(
     *,
     prior_mean: np.ndarray | None,
     precision: np.ndarray,
+    alpha_below: float = np.inf,
     config: FitConfig = DEFAULT_FIT_CONFIG,
 ) -> FastSolution:
     """`fit_values` once the prior is read: `prior_mean` [groups * K] (None: no prior) is
     blended into the centre, and `precision` (relative, [groups * K] or a full matrix
-    [groups * K, groups * K]) weighs the pull toward it."""
+    [groups * K, groups * K]) weighs the pull toward it; below `config.step_from_ratings`
+    the fit is at `alpha_below` (inf: the centre)."""
     k = rows[0].single_scores.shape[0]
     jacobian = np.stack([row.jacobian for row in rows])
     features = group_jacobian(jacobian, plan).reshape(len(rows), -1).astype(np.float64)
@@ -194,7 +206,9 @@ def penalised_fit(
         features,
         np.full(features.shape[1], 1.0 / k),
     )
-    fit = linear_rank_fit.fit(problem, targets, penalty_for, step_from=config.step_from_ratings)
+    fit = linear_rank_fit.fit(
+        problem, targets, penalty_for, step_from=config.step_from_ratings, alpha_below=alpha_below
+    )
     return FastSolution(
         coefficients=torch.tensor(
             fit.coefficients.reshape(plan.num_groups, k), dtype=torch.float32

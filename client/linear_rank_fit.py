@@ -144,11 +144,13 @@ def fit(
     *,
     alphas: tuple[float, ...] = ALPHAS,
     step_from: int = DEFAULT_FIT_CONFIG.step_from_ratings,
+    alpha_below: float = np.inf,
     seed: int = 0,
 ) -> LinearFit:
     """Choose by k-fold cross-validation between the centre itself and a fit at each alpha,
-    then apply the choice to all ratings; with fewer than `step_from` ratings, keep the
-    centre (its cross-validated SROCC is still reported).
+    then apply the choice to all ratings; with fewer than `step_from` ratings, fit at
+    `alpha_below` (inf: keep the centre), too few ratings to choose by; the cross-validated
+    SROCC of what was fitted is reported either way.
 
     `penalty_for(rows)` gives the penalty for a subset of the ratings: its centre may depend
     on them (the paper's initialisation comes from their zero-shot SROCC), so each fold
@@ -175,8 +177,10 @@ def fit(
             predictions[held] = problem.predict(coefficients, held)
         return _srocc_or_zero(predictions, targets)
 
-    best_alpha, best_score = np.inf, cross_validated(np.inf)
-    if n >= step_from:
+    if n < step_from:
+        best_alpha, best_score = alpha_below, cross_validated(alpha_below)
+    else:
+        best_alpha, best_score = np.inf, cross_validated(np.inf)
         for alpha in sorted(alphas, reverse=True):
             score = cross_validated(alpha)
             if score > best_score + 1e-9:

@@ -198,14 +198,16 @@ def personal_scores(
     support_pixels: torch.Tensor,
     held_pixels: torch.Tensor,
     prior: CoefficientPrior | None = None,
+    config: FitConfig | None = None,
 ) -> PersonalScores:
-    """Fit the support as the device does, under `bench_fit_config()`, and score `held_pixels`."""
+    """Fit the support as the device does, under `config` (default `bench_fit_config()`),
+    and score `held_pixels`."""
     personal = fit_personal_model(
         values,
         support_targets,
         plan,
         prior,
-        bench_fit_config(),
+        config or bench_fit_config(),
         merge=merger(composed),
         images=PixelImages(support_pixels),
     )

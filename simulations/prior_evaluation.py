@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tastevec.client.fit_config import FitConfig
 from tastevec.common.coefficient_prior import CoefficientPrior
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
 from tastevec.common.composition import ComposedModel, composed_tensor_names
@@ -78,8 +79,10 @@ def evaluate(
     shots: Sequence[int],
     draws: int,
     seed: int,
+    config: FitConfig | None = None,
 ) -> PersonScores:
-    """Each condition (a prior, or None for none) fitted on the same supports."""
+    """Each condition (a prior, or None for none) fitted on the same supports, under
+    `config` (default the benchmarks' `bench_fit_config()`)."""
     chosen = supports(people, table, shots, draws, seed)
     names = tuple(f"{p.group}/{p.name}" for p in people)
     result: dict[tuple[str, int], tuple[float, ...]] = {}
@@ -102,6 +105,7 @@ def evaluate(
                         table.pixels_of(rows[support]),
                         table.pixels_of(rows[held]),
                         prior,
+                        config,
                     )
                     values.append(safe_metric(srocc, scored.held, person.targets[held]))
                 if values:

@@ -25,6 +25,8 @@ the report says so.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import math
 import statistics
@@ -46,7 +48,6 @@ from tastevec.common.release_model import (
     load_release_model,
     load_release_task_vectors,
 )
-from tastevec.common.score_model import ScoreModel
 from tastevec.common.shared_statistics import StatisticsEncoding, encode_statistics
 from tastevec.common.signing import load_public_key
 from tastevec.common.task_vector import TaskVector
@@ -55,11 +56,12 @@ from tastevec.simulations.bench_federation import secagg_against_clear
 from tastevec.simulations.clear_text_priors import clear_fits, published_prior
 from tastevec.simulations.federated_run import FederatedRun, run_federation
 from tastevec.simulations.machine import describe_machine, machine_table
-from tastevec.simulations.people_split import split_people
+from tastevec.simulations.people_split import PeopleSet, split_people
 from tastevec.simulations.personalize_people import (
     TEST_GROUPS,
     ImageTable,
     Person,
+    bench_fit_config,
     build_table,
     load_people,
 )
@@ -75,6 +77,7 @@ from tastevec.simulations.prior_evaluation import (
     merged,
     with_first_vectors,
 )
+from tastevec.simulations.prior_weight import chosen_weight, weigh, weight_lines
 from tastevec.simulations.report_plots import plot_cohorts, plot_shots, plot_vectors
 from tastevec.simulations.report_stages import Stages
 from tastevec.simulations.shared_image_values import SharedValues, share_image_values
@@ -208,28 +211,56 @@ def run_report(
     composed = ComposedModel(base, vectors, LAYOUT)
     test_people = load_people(world, TEST_GROUPS, None)
     development = split_people(test_people, "development")
+    final = split_people(test_people, "final")
+
+    @functools.cache  # built only when a stage that needs it has to run
+    def table_of(people: PeopleSet) -> ImageTable:
+        chosen = development if people == "development" else final
+        return build_table(chosen, base, vectors, None, None)
+
     covariance_lines = stages.lines(
         "covariance",
-        lambda: _covariance(first_fits, development, base, vectors, plan, settings),
+        lambda: _covariance(first_fits, development, table_of("development"), plan, settings),
     )
+    federated_prior = round_priors[-1]
+    if federated_prior is None:
+        raise TastevecError("the main run published no prior; see its log")
+    weight_scores = stages.scores(
+        "prior-weight",
+        lambda: weigh(
+            development,
+            table_of("development"),
+            composed,
+            plan,
+            federated_prior,
+            settings.draws,
+            settings.seed,
+        ),
+    )
+    weight = chosen_weight(weight_scores)
+    config = dataclasses.replace(bench_fit_config(), prior_weight=weight)
 
-    final = split_people(test_people, "final")
-    log.info("final test people: %d, evaluated once", len(final))
-    tables: list[ImageTable] = []  # built only when an evaluation stage has to run
+    log.info("final test people: %d, evaluated once (prior weight %g)", len(final), weight)
 
     def evaluated(
         name: str, conditions: dict[str, CoefficientPrior | None], shots: tuple[int, ...]
     ) -> PersonScores:
-        def compute() -> PersonScores:
-            if not tables:
-                tables.append(build_table(final, base, vectors, None, None))
-            return evaluate(
-                final, tables[0], composed, plan, conditions, shots, settings.draws, settings.seed
-            )
+        return stages.scores(
+            name,
+            lambda: evaluate(
+                final,
+                table_of("final"),
+                composed,
+                plan,
+                conditions,
+                shots,
+                settings.draws,
+                settings.seed,
+                config,
+            ),
+        )
 
-        return stages.scores(name, compute)
-
-    priors: dict[str, CoefficientPrior | None] = {NO_PRIOR: None, FEDERATED: round_priors[-1]}
+    priors: dict[str, CoefficientPrior | None] = {NO_PRIOR: None, FEDERATED: federated_prior}
     for epsilon, (_, _, prior) in dp_priors.items():
         priors[f"DP, epsilon {epsilon:g}"] = prior
     shots_scores = merged(
@@ -271,6 +302,7 @@ def run_report(
     return "\n".join(
         _header(world, start, settings, len(persons), len(final), base.preprocessing.input_size)
         + _federation_lines(main, secagg_rows, settings, len(persons), shared)
+        + weight_lines(weight_scores, weight, len(development))
         + _shots_lines(shots_scores, list(priors), settings, dp_priors, clip, plots["shots"])
         + _vector_lines(vector_scores, ordered, settings, plots["vectors"])
         + _cohort_lines(join_scores, cohort_priors, joined, join_shots, plots["cohorts"])
@@ -340,14 +372,12 @@ def _dropouts(
 def _covariance(
     fits: torch.Tensor,
     development: Sequence[Person],
-    base: ScoreModel,
-    vectors: Sequence[TaskVector],
+    table: ImageTable,
     plan: CoefficientPlan,
     settings: ReportSettings,
 ) -> list[str]:
     from tastevec.simulations.prior_covariance import covariance_section
 
-    table = build_table(development, base, vectors, None, None)
     return covariance_section(
         fits, development, table, plan, draws=settings.draws, seed=settings.seed
     )
@@ -367,11 +397,12 @@ def _header(
         "home, ratings and `share on`, running the product's ServerApp and ClientApp in "
         "Flower's simulation engine (Ray, in-process). Evaluation: the world's **final** test "
         f"people ({final}; FLICKR-AES-, PARA- and REAL-CUR-like), **evaluated once for this "
-        "report**; nothing was chosen on them. The clipping norm, the fit's constants and "
-        "the covariance comparison use training or development people only. Each condition "
-        f"is fitted on the same {settings.draws} random supports per person and shots, by the "
-        "device's fast fit, and scored with the real merged model on the person's other "
-        "images; gains are per person, with 95 % bootstrap intervals over people.",
+        "report**; nothing was chosen on them. The clipping norm, the fit's constants, the "
+        "prior's weight and the covariance comparison use training or development people "
+        f"only. Each condition is fitted on the same {settings.draws} random supports per "
+        "person and shots, by the device's fast fit, and scored with the real merged model on "
+        "the person's other images; gains are per person, with 95 % bootstrap intervals over "
+        "people.",
         "",
         *machine_table(describe_machine()),
         "",

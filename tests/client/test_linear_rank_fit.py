@@ -89,6 +89,21 @@ def test_below_step_from_the_centre_is_kept_even_where_a_step_would_help() -> No
     assert np.isfinite(allowed.alpha) and allowed.cv_srocc > few.cv_srocc
 
 
+def test_below_step_from_a_finite_alpha_steps_and_a_stronger_one_stays_closer() -> None:
+    problem, targets = planted(n=20)
+    centre = np.zeros(12)
+
+    def penalty_for(rows: np.ndarray) -> lrf.Penalty:
+        return lrf.Penalty(centre, np.ones(12))
+
+    weak = lrf.fit(problem, targets, penalty_for, alpha_below=0.01)
+    strong = lrf.fit(problem, targets, penalty_for, alpha_below=10.0)
+    assert weak.alpha == 0.01 and strong.alpha == 10.0
+    assert np.array_equal(weak.coefficients, lrf.solve(problem, targets, penalty_for(centre), 0.01))
+    assert 0 < np.linalg.norm(strong.coefficients) < np.linalg.norm(weak.coefficients)
+    assert weak.cv_srocc > 0.5  # the planted ranking, out of fold
+
+
 def test_a_full_precision_matrix_has_the_right_gradient() -> None:
     problem, targets = planted()
     root = np.random.default_rng(5).normal(size=(12, 12))

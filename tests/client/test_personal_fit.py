@@ -3,6 +3,8 @@ correction; the config decides, is validated and round-trips through a profile's
 
 import csv
 import dataclasses
+import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,7 @@ import torch
 from tastevec.client.fast_fit import fit_values, image_values
 from tastevec.client.fit_config import FitConfig
 from tastevec.client.personal_fit import PixelImages, fit_personal_model, merger
+from tastevec.common.coefficient_prior import CoefficientPrior
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
 from tastevec.common.composition import ComposedModel, composed_tensor_names
 from tastevec.common.errors import FitError
@@ -73,10 +76,40 @@ def test_from_the_threshold_on_the_correction_is_fitted_on_the_merged_model(
     assert torch.allclose(still.coefficients, centre.coefficients, atol=1e-6)
 
 
+def test_below_the_step_threshold_a_prior_weight_steps_under_the_priors_precision(
+    support,  # type: ignore[no-untyped-def]
+) -> None:
+    _, vectors, values, targets, _, plan = support
+    few, rated = values[:10], targets[:10]
+    shape = (plan.num_groups, len(vectors))
+    prior = CoefficientPrior(plan.layout, torch.full(shape, 0.2), torch.full(shape, 0.01), 50)
+    centre = fit_values(few, rated, plan, prior=prior)  # the default holds the centre
+    assert np.isinf(centre.alpha)
+    steps = {
+        weight: fit_values(few, rated, plan, prior=prior, config=FitConfig(prior_weight=weight))
+        for weight in (0.01, 1.0, 1e6)
+    }
+    assert steps[0.01].alpha == pytest.approx(0.01 * 100 / 10)  # weight x precision / ratings
+    moved = {w: float((s.coefficients - centre.coefficients).abs().max()) for w, s in steps.items()}
+    assert moved[0.01] > moved[1.0] > moved[1e6] and moved[1e6] < 1e-3
+    assert moved[0.01] <= FitConfig().trust_radius + 1e-6
+    without = fit_values(few, rated, plan, config=FitConfig(prior_weight=0.01))
+    assert np.isinf(without.alpha)  # without a prior there is nothing to weigh: the centre
+
+
 def test_the_config_is_validated_and_round_trips() -> None:
     config = FitConfig(trust_radius=0.5, correct_from_ratings=7)
     assert FitConfig.from_dict(config.to_dict()) == config
+    for weight in (math.inf, 3.0):  # the profile is plain JSON, inf included
+        document = json.loads(
+            json.dumps(FitConfig(prior_weight=weight).to_dict()), parse_constant=_refuse
+        )
+        assert FitConfig.from_dict(document).prior_weight == weight
     with pytest.raises(FitError, match="trust_radius"):
         FitConfig(trust_radius=-1)
     with pytest.raises(FitError, match="unknown settings"):
         FitConfig.from_dict({"radius": 1})
+
+
+def _refuse(constant: str) -> float:
+    raise AssertionError(f"the profile holds {constant}, which is not JSON")

@@ -8,6 +8,7 @@ import pytest
 
 from tastevec.common.errors import TastevecError
 from tastevec.server.privacy_accounting import PrivacyBudget
+from tastevec.simulations.prior_weight import WEIGHTS
 from tastevec.simulations.report import ReportSettings, noise_multiplier_for, run_report
 
 
@@ -46,6 +47,10 @@ def test_the_report_runs_every_experiment_on_the_small_world(
     assert dp is not None and 2.9 <= float(dp[2]) <= 3.0
     for condition in ("no prior", "federated prior", "DP, epsilon 3"):
         assert re.search(rf"^\| {condition} \| -?0\.\d+ \| -?0\.\d+ \|$", report, re.M)
+    weights = re.findall(r"^\| (centre \(inf\)|weight \S+) \| (-?0\.\d+) \(", report, re.M)
+    assert [w[0] for w in weights] == ["centre (inf)"] + [f"weight {w:g}" for w in WEIGHTS[1:]]
+    chosen = re.search(r"Chosen: \*\*(centre \(inf\)|weight \S+)\*\*", report)
+    assert chosen is not None and chosen[1] in {w[0] for w in weights}
     for k in range(1, 7):
         assert re.search(rf"^\| {k} \(\+\w+\) \| -?0\.\d+ \| -?0\.\d+ \|$", report, re.M)
     for cohort in ("3 people", "6 people", "12 people"):
