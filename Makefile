@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# the whole story (simulations/demo_story.py); each run starts from an empty demo-output/
+# the whole story (simulations/demos/demo_story.py); each run starts from an empty demo-output/
 demo: $(STAMP)
 	rm -rf demo-output
 	$(BIN)/tastevec-sim story --out demo-output

@@ -11,11 +11,9 @@ from tastevec.common.command_line import new_parser, run
 from tastevec.common.errors import TastevecError
 from tastevec.simulations.world.sizes import SIZES
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-
 
 def _story(args: argparse.Namespace) -> int:
-    from tastevec.simulations.demo_story import run_story
+    from tastevec.simulations.demos.demo_story import run_story
 
     report = run_story(
         args.out,
@@ -33,7 +31,7 @@ def _story(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from tastevec.simulations.demo import run_demo
+    from tastevec.simulations.demos.demo import run_demo
 
     _make_folder(args.out)
     print(run_demo(args.out, steps=args.steps, seed=args.seed))
@@ -42,7 +40,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _bench_core(args: argparse.Namespace) -> int:
-    from tastevec.simulations.bench_core import run_core_benchmark
+    from tastevec.simulations.benchmarks.bench_core import run_core_benchmark
 
     _make_folder(args.out.parent)  # before minutes of work, not after
     report = run_core_benchmark(
@@ -62,7 +60,7 @@ def _write_report(path: Path, report: str) -> None:
 
 
 def _bench_forge(args: argparse.Namespace) -> int:
-    from tastevec.simulations.bench_forge import run_forge_benchmark
+    from tastevec.simulations.benchmarks.bench_forge import run_forge_benchmark
     from tastevec.simulations.world.build import WORLD_FILE, build_world
     from tastevec.simulations.world.sizes import world_size
 
@@ -85,12 +83,12 @@ def _bench_forge(args: argparse.Namespace) -> int:
 
 
 def _bench_personalize(args: argparse.Namespace) -> int:
-    from tastevec.simulations.bench_personalize import (
+    from tastevec.simulations.benchmarks.bench_personalize import (
         Settings,
         plot_srocc,
         run_personalize_benchmark,
     )
-    from tastevec.simulations.reference_comparison import ReferenceSettings
+    from tastevec.simulations.benchmarks.reference_comparison import ReferenceSettings
 
     _make_folder(args.out.parent)  # before minutes of work, not after
     _require_world(args.world)
@@ -113,8 +111,8 @@ def _bench_personalize(args: argparse.Namespace) -> int:
 
 
 def _bench_reference(args: argparse.Namespace) -> int:
-    from tastevec.simulations.bench_reference import run_reference_benchmark
-    from tastevec.simulations.reference_comparison import ReferenceSettings
+    from tastevec.simulations.benchmarks.bench_reference import run_reference_benchmark
+    from tastevec.simulations.benchmarks.reference_comparison import ReferenceSettings
 
     _make_folder(args.out.parent)
     _require_world(args.world)
@@ -127,7 +125,7 @@ def _bench_reference(args: argparse.Namespace) -> int:
 
 
 def _bench_paper(args: argparse.Namespace) -> int:
-    from tastevec.simulations.bench_paper import PaperSettings, run_paper_benchmark
+    from tastevec.simulations.benchmarks.bench_paper import PaperSettings, run_paper_benchmark
 
     _make_folder(args.out.parent)
     settings = PaperSettings(
@@ -145,7 +143,7 @@ def _bench_paper(args: argparse.Namespace) -> int:
 
 
 def _bench_federation(args: argparse.Namespace) -> int:
-    from tastevec.simulations.bench_federation import run_federation_benchmark
+    from tastevec.simulations.benchmarks.bench_federation import run_federation_benchmark
 
     _make_folder(args.out.parent)
     _require_world(args.world)
@@ -157,7 +155,7 @@ def _bench_federation(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from tastevec.simulations.report import ReportSettings, run_report
+    from tastevec.simulations.federation.report import ReportSettings, run_report
 
     _make_folder(args.out.parent)
     _require_world(args.world)
@@ -183,7 +181,7 @@ def _loader_option(text: str) -> tuple[str, object]:
 
 
 def _bench_device(args: argparse.Namespace) -> int:
-    from tastevec.simulations.bench_device import run_device_benchmark
+    from tastevec.simulations.benchmarks.bench_device import run_device_benchmark
 
     _require_world(args.world)
     _make_folder(args.out.parent)
@@ -194,7 +192,7 @@ def _bench_device(args: argparse.Namespace) -> int:
 
 
 def _bench_photos(args: argparse.Namespace) -> int:
-    from tastevec.simulations.bench_photos import PhotoSettings, run_photos_benchmark
+    from tastevec.simulations.benchmarks.bench_photos import PhotoSettings, run_photos_benchmark
 
     _make_folder(args.out.parent)
     _make_folder(args.scratch)
@@ -204,7 +202,10 @@ def _bench_photos(args: argparse.Namespace) -> int:
 
 
 def _bench_release(args: argparse.Namespace) -> int:
-    from tastevec.simulations.bench_release import ReleaseBenchSettings, run_release_benchmark
+    from tastevec.simulations.benchmarks.bench_release import (
+        ReleaseBenchSettings,
+        run_release_benchmark,
+    )
 
     _make_folder(args.out.parent)
     settings = ReleaseBenchSettings(
@@ -218,7 +219,7 @@ def _bench_release(args: argparse.Namespace) -> int:
 
 
 def _bench_active(args: argparse.Namespace) -> int:
-    from tastevec.simulations.bench_active import ActiveSettings, run_active_benchmark
+    from tastevec.simulations.benchmarks.bench_active import ActiveSettings, run_active_benchmark
 
     _require_world(args.world)
     _make_folder(args.out.parent)
@@ -230,8 +231,8 @@ def _bench_active(args: argparse.Namespace) -> int:
 
 
 def _bench_page(args: argparse.Namespace) -> int:
-    from tastevec.simulations.bench_page import run_page_benchmark
-    from tastevec.simulations.page_screenshots import small_inputs
+    from tastevec.simulations.benchmarks.bench_page import run_page_benchmark
+    from tastevec.simulations.demos.page_screenshots import small_inputs
 
     _make_folder(args.out.parent)
     _make_folder(args.scratch)
@@ -246,7 +247,7 @@ def _bench_page(args: argparse.Namespace) -> int:
 
 
 def _screenshots(args: argparse.Namespace) -> int:
-    from tastevec.simulations.page_screenshots import Inputs, small_inputs, take_screenshots
+    from tastevec.simulations.demos.page_screenshots import Inputs, small_inputs, take_screenshots
 
     _make_folder(args.out)
     _make_folder(args.scratch)
@@ -310,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the federation's experiments (priors over SecAgg+, DP, dropouts, task vectors) "
         "in one report with plots",
     )
-    report.add_argument("--out", type=Path, default=RESULTS_DIR / "federation-report.md")
+    report.add_argument("--out", type=Path, default=Path("federation-report.md"))
     _world_release_arguments(report)
     report.add_argument("--key", type=Path, required=True, help="the release's private key")
     report.add_argument("--people", type=_positive, default=200, help="population devices")
@@ -334,7 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     shots = commands.add_parser(
         "screenshots", help="PNGs of the person's page (rate, ranking, status) in headless chromium"
     )
-    shots.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder for page-*.png")
+    shots.add_argument("--out", type=Path, default=Path("."), help="folder for page-*.png")
     shots.add_argument("--world", type=Path, help="a photo world (default: the small one)")
     shots.add_argument("--release", type=Path, help="a release forged on it")
     shots.add_argument("--trust", type=Path, help="its public key")
@@ -346,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench = commands.add_parser("bench", help="run a benchmark and write its report")
     suites = bench.add_subparsers(title="benchmarks", metavar="SUITE", required=True)
     core = suites.add_parser("core", help="scoring throughput, composition cost, memory")
-    core.add_argument("--out", type=Path, default=RESULTS_DIR / "core-bench.md")
+    core.add_argument("--out", type=Path, default=Path("core-bench.md"))
     core.add_argument("--batch-size", type=_positive, default=32)
     core.add_argument("--image-size", type=_positive, default=224)
     core.add_argument("--repeats", type=_positive, default=9)
@@ -354,7 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     forge = suites.add_parser(
         "forge", help="forge the photo world's task vectors: time, accuracy, size"
     )
-    forge.add_argument("--out", type=Path, default=RESULTS_DIR / "forge-bench.md")
+    forge.add_argument("--out", type=Path, default=Path("forge-bench.md"))
     forge.add_argument(
         "--world", type=Path, help="a photo world (default: a standard world built in SCRATCH)"
     )
@@ -379,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "personalize", help="fit the test people's coefficients; compare with baselines"
     )
     personalize.add_argument(
-        "--out", type=Path, default=RESULTS_DIR / "personalize-bench.md", help="report (.md)"
+        "--out", type=Path, default=Path("personalize-bench.md"), help="report (.md)"
     )
     _world_release_arguments(personalize)
     personalize.add_argument("--shots", type=_positive, nargs="+", default=[5, 10, 20, 50, 100])
@@ -406,7 +407,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     reference = suites.add_parser(
         "reference", help="fast against the paper's reference fit, at the release's image size"
     )
-    reference.add_argument("--out", type=Path, default=RESULTS_DIR / "reference-bench.md")
+    reference.add_argument("--out", type=Path, default=Path("reference-bench.md"))
     _world_release_arguments(reference)
     reference.add_argument("--people", type=_positive, default=10, help="test people")
     reference.add_argument("--shots", type=_positive, nargs="+", default=[10, 100])
@@ -443,7 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     device = suites.add_parser(
         "device", help="fit time (cold, warm) and scoring memory through the client's code"
     )
-    device.add_argument("--out", type=Path, default=RESULTS_DIR / "device-bench.md")
+    device.add_argument("--out", type=Path, default=Path("device-bench.md"))
     _world_release_arguments(device)
     device.add_argument(
         "--scratch",
@@ -455,7 +456,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     photos = suites.add_parser(
         "photos", help="12-megapixel JPEGs: scoring against the forward alone, a cold first fit"
     )
-    photos.add_argument("--out", type=Path, default=RESULTS_DIR / "photos-bench.md")
+    photos.add_argument("--out", type=Path, default=Path("photos-bench.md"))
     photos.add_argument("--release", type=Path, required=True, help="a release folder")
     photos.add_argument("--trust", type=Path, required=True, help="its public key")
     photos.add_argument("--ratings", type=_positive, nargs="+", default=[10, 100])
@@ -470,7 +471,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     release = suites.add_parser(
         "release", help="the release service on loopback: throughput, resume, clients, deltas"
     )
-    release.add_argument("--out", type=Path, default=RESULTS_DIR / "release-bench.md")
+    release.add_argument("--out", type=Path, default=Path("release-bench.md"))
     release.add_argument(
         "--scratch",
         type=Path,
@@ -487,7 +488,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     active = suites.add_parser(
         "active", help="which photo next: active selection against random, same fit"
     )
-    active.add_argument("--out", type=Path, default=RESULTS_DIR / "active-bench.md")
+    active.add_argument("--out", type=Path, default=Path("active-bench.md"))
     _world_release_arguments(active)
     active.add_argument("--shots", type=_positive, nargs="+", default=[5, 10, 20])
     active.add_argument("--draws", type=_positive, default=3)
@@ -499,7 +500,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     page = suites.add_parser(
         "page", help="the person's page on 1,000 and 10,000 photos: listing, scores, memory"
     )
-    page.add_argument("--out", type=Path, default=RESULTS_DIR / "page-bench.md")
+    page.add_argument("--out", type=Path, default=Path("page-bench.md"))
     page.add_argument("--release", type=Path, help="a release (default: a brief one, forged)")
     page.add_argument("--trust", type=Path, help="its public key")
     page.add_argument("--photos", type=_positive, default=10_000, help="the large folder")
@@ -514,7 +515,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "federation",
         help="the Flower apps over simulated people; SecAgg+ priors against the clear text",
     )
-    federation.add_argument("--out", type=Path, default=RESULTS_DIR / "federation-bench.md")
+    federation.add_argument("--out", type=Path, default=Path("federation-bench.md"))
     _world_release_arguments(federation)
     federation.add_argument("--key", type=Path, required=True, help="the release's private key")
     federation.add_argument("--people", type=_positive, default=20)

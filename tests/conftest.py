@@ -128,7 +128,7 @@ def service_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def small_release(service_key: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A signed release of ~0.4 MB: backbone, head and two task vectors."""
     from tastevec.common.signing import load_private_key
-    from tastevec.simulations.synthetic_release import build_release
+    from tastevec.simulations.benchmarks.synthetic_release import build_release
 
     out = tmp_path_factory.mktemp("small-release") / "r1"
     sizes = {"koniq": 100_000, "spaq": 70_001}

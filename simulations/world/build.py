@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from tastevec.common.atomic_file import write_atomic
 from tastevec.common.errors import TastevecError
-from tastevec.simulations.machine import describe_machine
+from tastevec.simulations.tools.machine import describe_machine
 from tastevec.simulations.world import databases as make
 from tastevec.simulations.world.card import build_card
 from tastevec.simulations.world.database_files import write_csv

@@ -19,7 +19,7 @@ from PIL import Image
 from tastevec.common.atomic_file import write_atomic
 from tastevec.common.errors import TastevecError
 from tastevec.common.images import find_images, load_image
-from tastevec.simulations.bundled_photos import BUNDLED_PHOTOS, bundled_photo
+from tastevec.simulations.world.bundled_photos import BUNDLED_PHOTOS, bundled_photo
 from tastevec.simulations.world.properties import feature_row, measure
 from tastevec.simulations.world.rendering import Edit, render, sample_edit
 

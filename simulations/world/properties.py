@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-from tastevec.simulations.bundled_photos import CONTENT_TAGS
+from tastevec.simulations.world.bundled_photos import CONTENT_TAGS
 from tastevec.simulations.world.rendering import Edit
 
 MEASURED = ("brightness", "contrast", "colourfulness", "sharpness", "detail", "warmth")

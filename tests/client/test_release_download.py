@@ -26,7 +26,7 @@ from tastevec.server.keys import generate_key_pair
 from tastevec.server.release_server import RunningServer, ServerLimits, TlsFiles, create_server
 from tastevec.server.release_servicer import ReleaseServicer
 from tastevec.server.release_store import ReleaseStore
-from tastevec.simulations.synthetic_release import add_prior, add_task_vector
+from tastevec.simulations.benchmarks.synthetic_release import add_prior, add_task_vector
 
 CHUNK = 16 * 1024
 FAST = RetryPolicy(attempts=6, first_backoff=0.1, max_backoff=1.0, deadline=10)

@@ -44,7 +44,7 @@ from tastevec.common.release_model import load_release_prior
 from tastevec.common.signing import load_public_key
 from tastevec.server.cli import main as server_main
 from tastevec.server.flower_server import ROUNDS_LOG
-from tastevec.simulations.owned_processes import (
+from tastevec.simulations.tools.owned_processes import (
     OwnedProcesses,
     release_service_address,
     start_release_service,

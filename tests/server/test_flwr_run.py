@@ -14,7 +14,7 @@ import pytest
 from tastevec.common.release import verify_release
 from tastevec.common.signing import load_public_key
 from tastevec.server.flower_server import ROUNDS_LOG
-from tastevec.simulations.owned_processes import processes_with, stop_pids
+from tastevec.simulations.tools.owned_processes import processes_with, stop_pids
 
 ROOT = Path(__file__).resolve().parents[2]
 

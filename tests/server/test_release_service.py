@@ -167,7 +167,7 @@ def test_publish_over_the_wire_sends_only_missing_blobs(
     tmp_path: Path,
 ) -> None:
     from tastevec.common.signing import load_private_key
-    from tastevec.simulations.synthetic_release import add_task_vector
+    from tastevec.simulations.benchmarks.synthetic_release import add_task_vector
 
     base = verify_release(small_release, load_public_key(service_key[1]))
     new = add_task_vector(
@@ -285,7 +285,7 @@ def test_a_new_prior_is_published_as_a_small_delta_and_served(
     tmp_path: Path,
 ) -> None:
     from tastevec.common.signing import load_private_key
-    from tastevec.simulations.synthetic_release import add_prior, add_task_vector
+    from tastevec.simulations.benchmarks.synthetic_release import add_prior, add_task_vector
 
     key = load_private_key(service_key[0])
     base = verify_release(small_release, load_public_key(service_key[1]))
@@ -384,7 +384,7 @@ def test_the_publish_command_sends_a_new_prior_as_its_blob_alone(
     that differs only by its prior uploads the prior's blob and nothing else."""
     from tastevec.common.signing import load_private_key
     from tastevec.server.cli import main as server_main
-    from tastevec.simulations.synthetic_release import add_prior
+    from tastevec.simulations.benchmarks.synthetic_release import add_prior
 
     base = verify_release(small_release, load_public_key(service_key[1]))
     prior = b"a-new-population-prior" * 30

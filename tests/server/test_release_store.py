@@ -11,7 +11,7 @@ from tastevec.common.signing import load_private_key, load_public_key
 from tastevec.server.keys import generate_key_pair
 from tastevec.server.release_errors import NotFoundError, PermissionDeniedError
 from tastevec.server.release_store import ReleaseStore
-from tastevec.simulations.synthetic_release import add_prior, add_task_vector
+from tastevec.simulations.benchmarks.synthetic_release import add_prior, add_task_vector
 
 
 def blob_files(store: Path) -> set[str]:

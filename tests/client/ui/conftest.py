@@ -30,7 +30,7 @@ from tastevec.client.ui.app import create_app
 from tastevec.client.ui.background import Background
 from tastevec.client.ui.photo_library import PhotoLibrary
 from tastevec.client.ui.server import bind
-from tastevec.simulations.owned_processes import stop_process
+from tastevec.simulations.tools.owned_processes import stop_process
 
 CLIENT = str(Path(sys.executable).with_name("tastevec-client"))
 PHOTOS = 16

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from tastevec.common.datasets import catalog
-from tastevec.simulations.bundled_photos import bundled_photo
 from tastevec.simulations.cli import main
 from tastevec.simulations.world.build import build_world
+from tastevec.simulations.world.bundled_photos import bundled_photo
 from tastevec.simulations.world.sizes import SIZES
 
 SMALL = SIZES["small"]

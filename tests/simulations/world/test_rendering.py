@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tastevec.simulations.bundled_photos import bundled_photo
+from tastevec.simulations.world.bundled_photos import bundled_photo
 from tastevec.simulations.world.properties import measure
 from tastevec.simulations.world.rendering import SIZES, Edit, render, sample_edit
 

@@ -1,0 +1,180 @@
+"""The fast fit against the paper's reference fit, person by person, on the same supports.
+
+A subset of the test people (taken in turn from each group), one support draw per number of
+shots, both modes at one image size, cold: the fast fit's time includes computing every
+support image's values and, from `FitConfig.correct_from_ratings` ratings on, the feature
+correction.
+The reference is the paper's fit (coefficients only); so that the comparison shows what each
+part of the fast fit gives, the fast fit is also scored without its correction.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from tastevec.client.fast_fit import image_values
+from tastevec.client.reference_fit import fit_reference
+from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
+from tastevec.common.composition import ComposedModel, composed_tensor_names
+from tastevec.common.metrics import srocc
+from tastevec.common.score_model import ScoreModel
+from tastevec.common.task_vector import TaskVector
+from tastevec.simulations.people.personalize_people import (
+    Person,
+    bench_fit_config,
+    build_table,
+    personal_scores,
+    real_scores,
+    safe_metric,
+    support_draws,
+)
+
+log = logging.getLogger(__name__)
+
+REFERENCE = "reference, tensor"
+FAST_LAYOUTS = (CoefficientLayout.TENSOR, CoefficientLayout.BLOCK)
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceRow:
+    person: str
+    shots: int
+    srocc: dict[str, float]
+    seconds: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceSettings:
+    people: int = 10
+    shots: tuple[int, ...] = (10, 100)
+    image_size: int | None = 64  # None: the release's own size
+    steps: int = 500
+    seed: int = 0
+
+
+def choose_people(people: Sequence[Person], count: int) -> list[Person]:
+    """`count` people, taken in turn from each group, in the order given."""
+    by_group: dict[str, list[Person]] = defaultdict(list)
+    for person in people:
+        by_group[person.group].append(person)
+    chosen: list[Person] = []
+    while len(chosen) < count and any(by_group.values()):
+        for group in list(by_group):
+            if by_group[group] and len(chosen) < count:
+                chosen.append(by_group[group].pop(0))
+    return chosen
+
+
+def compare_with_reference(
+    people: Sequence[Person],
+    base: ScoreModel,
+    vectors: Sequence[TaskVector],
+    settings: ReferenceSettings,
+) -> list[ReferenceRow]:
+    if settings.people == 0:
+        return []
+    chosen = choose_people(people, settings.people)
+    table = build_table(chosen, base, vectors, None, settings.image_size)
+    names = composed_tensor_names(base.state_dict(), vectors)
+    plans = {layout: CoefficientPlan.for_tensors(layout, names) for layout in FAST_LAYOUTS}
+    composed = {layout: ComposedModel(base, vectors, layout) for layout in FAST_LAYOUTS}
+    rng = np.random.default_rng(settings.seed + 1)
+    rows_out = []
+    for draw in support_draws(chosen, table, settings.shots, 1, rng):
+        y, truth = draw.targets, draw.truth
+        support_pixels = table.pixels_of(draw.support)
+        held_pixels = table.pixels_of(draw.held)
+        scores: dict[str, float] = {}
+        seconds: dict[str, float] = {}
+        for layout in FAST_LAYOUTS:
+            start = time.perf_counter()
+            values = image_values(base, vectors, support_pixels)  # a cold cache
+            valued = time.perf_counter() - start
+            scored = personal_scores(
+                composed[layout], values, y, plans[layout], support_pixels, held_pixels
+            )
+            fitted = valued + scored.seconds
+            method = f"fast, {layout.value}"
+            seconds[method] = fitted + scored.correction_seconds
+            scores[method] = safe_metric(srocc, scored.held, truth)
+            if draw.count >= bench_fit_config().correct_from_ratings:
+                seconds[f"{method}, coefficients only"] = fitted
+                scores[f"{method}, coefficients only"] = safe_metric(
+                    srocc, scored.coefficients_only, truth
+                )
+        fit = fit_reference(
+            base,
+            list(vectors),
+            support_pixels,
+            torch.tensor(y),
+            steps=settings.steps,
+            seed=settings.seed,
+        )
+        pred = real_scores(composed[CoefficientLayout.TENSOR], fit.coefficients, held_pixels)
+        scores[REFERENCE] = safe_metric(srocc, pred, truth)
+        seconds[REFERENCE] = fit.seconds
+        rows_out.append(ReferenceRow(draw.person.name, draw.count, scores, seconds))
+        log.info("reference %s %d: %s %s", draw.person.name, draw.count, scores, seconds)
+    return rows_out
+
+
+def reference_table(reference: list[ReferenceRow]) -> list[str]:
+    lines = [
+        "| shots | method | SROCC | seconds per fit | time vs reference |",
+        "|---|---|---|---|---|",
+    ]
+    for shots in sorted({r.shots for r in reference}):
+        rows = [r for r in reference if r.shots == shots]
+        ref_time = statistics.mean(r.seconds[REFERENCE] for r in rows)
+        for method in rows[0].srocc:
+            mean = statistics.mean(r.srocc[method] for r in rows)
+            secs = statistics.mean(r.seconds[method] for r in rows)
+            lines.append(
+                f"| {shots} | {method} | {mean:.3f} | {secs:.2f} | {ref_time / secs:.0f}x less |"
+                if method != REFERENCE
+                else f"| {shots} | {method} | {mean:.3f} | {secs:.1f} | 1x |"
+            )
+    return lines
+
+
+def person_table(reference: list[ReferenceRow], shots: int) -> list[str]:
+    rows = [r for r in reference if r.shots == shots]
+    if not rows:
+        return []
+    methods = list(rows[0].srocc)
+    lines = [
+        "| person | " + " | ".join(methods) + " |",
+        "|---|" + "---|" * len(methods),
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row.person} | " + " | ".join(f"{row.srocc[m]:.3f}" for m in methods) + " |"
+        )
+    return lines
+
+
+def reference_target_lines(reference: list[ReferenceRow]) -> list[str]:
+    lines = []
+    for shots in sorted({r.shots for r in reference}):
+        rows = [r for r in reference if r.shots == shots]
+        ref = statistics.mean(r.srocc[REFERENCE] for r in rows)
+        ref_time = statistics.mean(r.seconds[REFERENCE] for r in rows)
+        for layout in FAST_LAYOUTS:
+            method = f"fast, {layout.value}"
+            fast = statistics.mean(r.srocc[method] for r in rows)
+            ratio = ref_time / statistics.mean(r.seconds[method] for r in rows)
+            ok = fast >= ref - 0.01 and ratio >= 20
+            lines.append(
+                f"- Fast within 0.01 of reference at >= 20x less time ({shots} shots, "
+                f"{method}): {fast:.3f} vs {ref:.3f} ({fast - ref:+.3f}), {ratio:.0f}x less "
+                "time -> " + ("met." if ok else "**not met**.")
+            )
+    return lines

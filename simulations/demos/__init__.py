@@ -1,0 +1,1 @@
+"""`tastevec-sim demo`, `story` (`make demo`) and the page's screenshots."""
