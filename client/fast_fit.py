@@ -13,8 +13,9 @@
    `FitConfig.trust_radius` of the centre, where the first-order model holds. From
    `FitConfig.step_from_ratings` ratings on, cross-validation on the person's ratings chooses
    the pull's strength, or the centre itself; with fewer, stepping away from the paper's
-   initialisation mostly fits noise, so without a prior the centre is the fit, and with one
-   the fit steps under the prior's own precision (`FitConfig.prior_weight`).
+   initialisation mostly fits noise: the fit keeps the centre, or steps under a fixed pull
+   that weakens with each rating (with a prior, its own precision: `FitConfig.prior_weight`;
+   without, `FitConfig.step_weight`).
 """
 
 from __future__ import annotations
@@ -163,7 +164,8 @@ def fit_values(
         prior_mean: np.ndarray | None = prior.mean.reshape(-1).double().numpy()
         alpha_below = config.prior_weight * float(precision.mean()) / len(rows)
     else:
-        scale, prior_mean, alpha_below = np.ones(plan.num_groups * k), None, np.inf
+        scale, prior_mean = np.ones(plan.num_groups * k), None
+        alpha_below = config.step_weight / len(rows)
     return penalised_fit(
         rows,
         targets,

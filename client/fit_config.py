@@ -33,8 +33,12 @@ class FitConfig:
     # coefficients at the centre. The fit solves the rank loss at alpha = prior_weight *
     # (the prior's mean precision) / ratings, so the pull weakens as ratings accumulate and
     # is strongest where the population agrees (its per-coefficient precision).
-    # inf: the centre itself is the fit, as without a prior.
+    # inf: the centre itself is the fit.
     prior_weight: float = math.inf
+    # Below `step_from_ratings`, without a prior: the fit solves at alpha = step_weight /
+    # ratings, every coefficient pulled alike toward the paper's initialisation; inf keeps
+    # the initialisation (simulations/calibrations/few_ratings.py measures the choice).
+    step_weight: float = math.inf
     # From this many ratings on the fit adds the ridge correction on the merged model's
     # features (feature_correction.py).
     correct_from_ratings: int = 50
@@ -44,7 +48,13 @@ class FitConfig:
     score_weight: float = 10.0
 
     def __post_init__(self) -> None:
-        for name in ("trust_radius", "prior_ratings", "prior_weight", "score_weight"):
+        for name in (
+            "trust_radius",
+            "prior_ratings",
+            "prior_weight",
+            "step_weight",
+            "score_weight",
+        ):
             value = getattr(self, name)
             if math.isnan(value) or value < 0:
                 raise FitError(f"fit config: {name} must be >= 0, not {value}")

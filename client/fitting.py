@@ -119,7 +119,8 @@ def fit_profile(
         summary = {
             "seconds": round(rated.seconds + personal.seconds + personal.correction_seconds, 3),
             # None: the starting point was kept (the paper's or the prior's): fewer than
-            # config.step_from_ratings ratings, or cross-validation preferred it
+            # config.step_from_ratings ratings without a prior weight, or cross-validation
+            # preferred it
             "alpha": solution.alpha if math.isfinite(solution.alpha) else None,
             "cv_srocc": round(solution.cv_srocc, 4),
             "images_run": rated.images_run,

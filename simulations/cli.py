@@ -230,6 +230,15 @@ def _bench_active(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_few_ratings(args: argparse.Namespace) -> int:
+    from tastevec.simulations.calibrations.few_ratings import run_few_ratings
+
+    _require_world(args.world)
+    _make_folder(args.out.parent)
+    _write_report(args.out, run_few_ratings(args.world, args.release, args.trust, args.draws))
+    return 0
+
+
 def _bench_page(args: argparse.Namespace) -> int:
     from tastevec.simulations.benchmarks.bench_page import run_page_benchmark
     from tastevec.simulations.demos.page_screenshots import small_inputs
@@ -497,6 +506,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--people-set", choices=("development", "final"), default="final", help="which people"
     )
     active.set_defaults(handler=_bench_active)
+    few = suites.add_parser(
+        "few-ratings",
+        help="5-20 ratings without a prior: fixed steps against the paper's initialisation "
+        "(development people)",
+    )
+    few.add_argument("--out", type=Path, default=Path("few-ratings-bench.md"))
+    _world_release_arguments(few)
+    few.add_argument("--draws", type=_positive, default=3, help="supports per person, shots")
+    few.set_defaults(handler=_bench_few_ratings)
     page = suites.add_parser(
         "page", help="the person's page on 1,000 and 10,000 photos: listing, scores, memory"
     )

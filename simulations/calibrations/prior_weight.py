@@ -53,17 +53,24 @@ def weigh(
     return merged(parts)
 
 
+def measured(scores: PersonScores, shots: Sequence[int]) -> list[int]:
+    """The shots every person could be measured at (each keeps 5 images held out)."""
+    return [s for s in shots if (NONE, s) in scores.srocc]
+
+
 def chosen_weight(scores: PersonScores) -> float:
     """The weight with the best mean SROCC over `CHOOSE_AT` (ties: the stronger pull)."""
+    at = measured(scores, CHOOSE_AT)
 
     def score(weight: float) -> float:
-        return statistics.mean(scores.mean(label(weight), s) for s in CHOOSE_AT)
+        return statistics.mean(scores.mean(label(weight), s) for s in at)
 
     return max(WEIGHTS, key=lambda w: (round(score(w), 6), w))
 
 
 def weight_lines(scores: PersonScores, chosen: float, people: int) -> list[str]:
-    header = "| prior | " + " | ".join(f"{s} shots" for s in SHOTS) + " |"
+    shots = measured(scores, SHOTS)
+    header = "| prior | " + " | ".join(f"{s} shots" for s in shots) + " |"
     lines = [
         "## How strongly the prior holds below 50 ratings (development people)",
         "",
@@ -75,20 +82,21 @@ def weight_lines(scores: PersonScores, chosen: float, people: int) -> list[str]:
         "gain over no prior per person with its 95 % interval:",
         "",
         header,
-        "|---|" + "---|" * len(SHOTS),
-        f"| {NONE} | " + " | ".join(f"{scores.mean(NONE, s):.3f}" for s in SHOTS) + " |",
+        "|---|" + "---|" * len(shots),
+        f"| {NONE} | " + " | ".join(f"{scores.mean(NONE, s):.3f}" for s in shots) + " |",
     ]
     for weight in WEIGHTS:
         name = label(weight)
         cells = []
-        for s in SHOTS:
+        for s in shots:
             gain, low, high = scores.gain(name, NONE, s)
             cells.append(f"{scores.mean(name, s):.3f} ({gain:+.3f} [{low:+.3f}, {high:+.3f}])")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return [
         *lines,
         "",
-        f"Chosen: **{label(chosen)}** (best mean over {' and '.join(map(str, CHOOSE_AT))} "
+        f"Chosen: **{label(chosen)}** (best mean over "
+        f"{' and '.join(map(str, measured(scores, CHOOSE_AT)))} "
         "shots); the final people below are fitted with it.",
         "",
     ]

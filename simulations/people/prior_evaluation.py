@@ -46,11 +46,23 @@ class PersonScores:
     def mean(self, condition: str, shots: int) -> float:
         return statistics.mean(self.srocc[condition, shots])
 
-    def gain(self, better: str, than: str, shots: int) -> tuple[float, float, float]:
-        """Mean per-person gain of `better` over `than`, and its 95 % interval over people."""
+    def gain(
+        self, better: str, than: str, shots: int, group: str | None = None
+    ) -> tuple[float, float, float]:
+        """Mean per-person gain of `better` over `than`, and its 95 % interval over people
+        (with `group`, over that database's people only)."""
         gains = np.subtract(self.srocc[better, shots], self.srocc[than, shots])
+        if group is not None:
+            gains = gains[[name.split("/")[0] == group for name in self.people]]
         low, high = mean_interval(gains)
         return float(gains.mean()), low, high
+
+    def groups(self) -> dict[str, int]:
+        """Each database the people come from, and how many of them."""
+        counts: dict[str, int] = {}
+        for name in self.people:
+            counts[name.split("/")[0]] = counts.get(name.split("/")[0], 0) + 1
+        return counts
 
 
 def supports(

@@ -95,6 +95,9 @@ def test_below_the_step_threshold_a_prior_weight_steps_under_the_priors_precisio
     assert moved[0.01] <= FitConfig().trust_radius + 1e-6
     without = fit_values(few, rated, plan, config=FitConfig(prior_weight=0.01))
     assert np.isinf(without.alpha)  # without a prior there is nothing to weigh: the centre
+    stepped = fit_values(few, rated, plan, config=FitConfig(step_weight=1.0))
+    assert stepped.alpha == pytest.approx(1.0 / 10)  # step_weight / ratings, no prior needed
+    assert not torch.equal(stepped.coefficients, without.coefficients)
 
 
 def test_the_config_is_validated_and_round_trips() -> None:

@@ -47,6 +47,11 @@ def test_the_report_runs_every_experiment_on_the_small_world(
     assert dp is not None and 2.9 <= float(dp[2]) <= 3.0
     for condition in ("no prior", "federated prior", "DP, epsilon 3"):
         assert re.search(rf"^\| {condition} \| -?0\.\d+ \| -?0\.\d+ \|$", report, re.M)
+    groups = re.findall(
+        r"^\| (flickr_aes|para|real_cur) \| (\d+) \| [+-]\d\.\d{3} \[", report, re.M
+    )
+    final = re.search(r"final\*\* test people \((\d+);", report)
+    assert final is not None and sum(int(n) for _, n in groups) == int(final[1])
     weights = re.findall(r"^\| (centre \(inf\)|weight \S+) \| (-?0\.\d+) \(", report, re.M)
     assert [w[0] for w in weights] == ["centre (inf)"] + [f"weight {w:g}" for w in WEIGHTS[1:]]
     chosen = re.search(r"Chosen: \*\*(centre \(inf\)|weight \S+)\*\*", report)
