@@ -83,8 +83,12 @@ def test_below_the_step_threshold_a_prior_weight_steps_under_the_priors_precisio
     few, rated = values[:10], targets[:10]
     shape = (plan.num_groups, len(vectors))
     prior = CoefficientPrior(plan.layout, torch.full(shape, 0.2), torch.full(shape, 0.01), 50)
-    centre = fit_values(few, rated, plan, prior=prior)  # the default holds the centre
+    held = FitConfig(prior_weight=math.inf)  # the centre itself
+    centre = fit_values(few, rated, plan, prior=prior, config=held)
     assert np.isinf(centre.alpha)
+    assert fit_values(few, rated, plan, prior=prior).alpha == pytest.approx(
+        FitConfig().prior_weight * 100 / 10
+    )  # the default steps
     steps = {
         weight: fit_values(few, rated, plan, prior=prior, config=FitConfig(prior_weight=weight))
         for weight in (0.01, 1.0, 1e6)

@@ -65,12 +65,15 @@ def test_fit_follows_the_prior_of_the_release_unless_told_not_to(
     assert "prior from 12 people" in capsys.readouterr().out
     installed = load_current_release(Home(home))
     profile = load_profile(Home(home).profiles, installed.manifest.release_id)
-    # 30 ratings, too few to step: the start blends the person's own (the paper's
-    # initialisation from their ratings) with the prior's mean, worth PRIOR_RATINGS ratings
+    # 30 ratings, too few to cross-validate: the centre blends the person's own start (the
+    # paper's initialisation from their ratings) with the prior's mean, worth prior_ratings
+    # ratings; the fit steps from it under the prior's precision (prior_weight), which this
+    # prior's tiny variance (1e-6) makes a pull that holds it at the centre
     own_start = initial_coefficients(profile.summary["zero_shot_srocc"])
     weight = profile.ratings / (profile.ratings + DEFAULT_FIT_CONFIG.prior_ratings)
     expected = weight * own_start + (1 - weight) * 0.37
     assert profile.ratings == 30
+    assert profile.summary["alpha"] == pytest.approx(DEFAULT_FIT_CONFIG.prior_weight * 1e6 / 30)
     assert torch.allclose(profile.coefficient_matrix()[0], expected, atol=1e-3)
     assert profile.summary["prior_people"] == 12
     assert main(["fit", "--home", str(home), "--layout", "global", "--no-prior"]) == 0
