@@ -90,25 +90,20 @@ def run_few_ratings(world: Path, release: Path, trust: Path, draws: int = 3, see
 
 def weight_table(scores: PersonScores) -> list[str]:
     base = label(math.inf)
-    shots = [s for s in SHOTS if (base, s) in scores.srocc]  # each person keeps 5 held out
+    shots = scores.measured(base, SHOTS)
     lines = [
         "Mean SROCC, and in brackets the gain over the initialisation per person with its 95 % "
         "interval over people:",
         "",
         "| fit | " + " | ".join(f"{s} shots" for s in shots) + " |",
         "|---|" + "---|" * len(shots),
-        f"| {base} | " + " | ".join(f"{scores.mean(base, s):.3f}" for s in shots) + " |",
+        *scores.gain_rows(base, [label(w) for w in WEIGHTS[1:]], shots),
     ]
-    verdicts = []
-    for weight in WEIGHTS[1:]:
-        name = label(weight)
-        cells = []
-        for s in shots:
-            gain, low, high = scores.gain(name, base, s)
-            cells.append(f"{scores.mean(name, s):.3f} ({gain:+.3f} [{low:+.3f}, {high:+.3f}])")
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-        if all(s in shots and scores.gain(name, base, s)[1] > 0 for s in TARGET_AT):
-            verdicts.append(name)
+    verdicts = [
+        label(weight)
+        for weight in WEIGHTS[1:]
+        if all(s in shots and scores.gain(label(weight), base, s)[1] > 0 for s in TARGET_AT)
+    ]
     lines += [
         "",
         "Target: a fit that gains over the initialisation at "

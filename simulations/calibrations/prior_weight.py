@@ -53,14 +53,9 @@ def weigh(
     return merged(parts)
 
 
-def measured(scores: PersonScores, shots: Sequence[int]) -> list[int]:
-    """The shots every person could be measured at (each keeps 5 images held out)."""
-    return [s for s in shots if (NONE, s) in scores.srocc]
-
-
 def chosen_weight(scores: PersonScores) -> float:
     """The weight with the best mean SROCC over `CHOOSE_AT` (ties: the stronger pull)."""
-    at = measured(scores, CHOOSE_AT)
+    at = scores.measured(NONE, CHOOSE_AT)
 
     def score(weight: float) -> float:
         return statistics.mean(scores.mean(label(weight), s) for s in at)
@@ -69,7 +64,7 @@ def chosen_weight(scores: PersonScores) -> float:
 
 
 def weight_lines(scores: PersonScores, chosen: float, people: int) -> list[str]:
-    shots = measured(scores, SHOTS)
+    shots = scores.measured(NONE, SHOTS)
     header = "| prior | " + " | ".join(f"{s} shots" for s in shots) + " |"
     lines = [
         "## How strongly the prior holds below 50 ratings (development people)",
@@ -83,20 +78,13 @@ def weight_lines(scores: PersonScores, chosen: float, people: int) -> list[str]:
         "",
         header,
         "|---|" + "---|" * len(shots),
-        f"| {NONE} | " + " | ".join(f"{scores.mean(NONE, s):.3f}" for s in shots) + " |",
+        *scores.gain_rows(NONE, [label(w) for w in WEIGHTS], shots),
     ]
-    for weight in WEIGHTS:
-        name = label(weight)
-        cells = []
-        for s in shots:
-            gain, low, high = scores.gain(name, NONE, s)
-            cells.append(f"{scores.mean(name, s):.3f} ({gain:+.3f} [{low:+.3f}, {high:+.3f}])")
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return [
         *lines,
         "",
         f"Chosen: **{label(chosen)}** (best mean over "
-        f"{' and '.join(map(str, measured(scores, CHOOSE_AT)))} "
+        f"{' and '.join(map(str, scores.measured(NONE, CHOOSE_AT)))} "
         "shots); the final people below are fitted with it.",
         "",
     ]

@@ -1,5 +1,5 @@
 """`tastevec-sim report`: the federation's experiments, run once, in one markdown report with
-PNG plots (simulations/results/federation-report.md).
+PNG plots (`--out`; the committed one is simulations/results/federation-report.md).
 
 1. The population (the world's training people of the personal databases; never a test
    person) become devices with homes of their own, sharing on, and run the product's

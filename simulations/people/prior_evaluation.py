@@ -57,6 +57,26 @@ class PersonScores:
         low, high = mean_interval(gains)
         return float(gains.mean()), low, high
 
+    def measured(self, condition: str, shots: Sequence[int]) -> list[int]:
+        """The shots `condition` was measured at for every person (each keeps 5 held out)."""
+        return [s for s in shots if (condition, s) in self.srocc]
+
+    def gain_rows(
+        self, baseline: str, conditions: Sequence[str], shots: Sequence[int]
+    ) -> list[str]:
+        """Markdown rows: `baseline`'s mean SROCC, then each condition's, with in brackets its
+        per-person gain over the baseline and the gain's 95 % interval over people."""
+        rows = [
+            f"| {baseline} | " + " | ".join(f"{self.mean(baseline, s):.3f}" for s in shots) + " |"
+        ]
+        for name in conditions:
+            cells = []
+            for s in shots:
+                gain, low, high = self.gain(name, baseline, s)
+                cells.append(f"{self.mean(name, s):.3f} ({gain:+.3f} [{low:+.3f}, {high:+.3f}])")
+            rows.append(f"| {name} | " + " | ".join(cells) + " |")
+        return rows
+
     def groups(self) -> dict[str, int]:
         """Each database the people come from, and how many of them."""
         counts: dict[str, int] = {}
