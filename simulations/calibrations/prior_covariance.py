@@ -15,8 +15,8 @@ own, given a full precision matrix where the prior has one):
 
 Each precision is made relative as the device does (divided by the mean of its diagonal), so
 the fit's cross-validated alpha means the same for all. Below `FitConfig.step_from_ratings`
-the device keeps the centre, where the precision does not matter at all; here every fit may
-step (cross-validation chooses alpha or the centre), so that the precision can matter. Fits
+the device steps at a fixed pull (`FitConfig.prior_weight`); here every fit may step with
+cross-validation choosing alpha or the centre, so that only the precision differs. Fits
 are scored on the person's other images with the linearised model (the table's values at the
 expansion point), not the real merged model.
 """
@@ -238,9 +238,9 @@ def covariance_section(
         "prior), full (the sample correlation shrunk toward the identity by "
         f"{priors.shrinkage:.3f}, Schäfer-Strimmer, scaled by today's variances), rank r "
         "(r eigenpairs of the sample correlation plus a diagonal remainder keeping today's "
-        "variances). Every fit may step (cross-validation chooses alpha or the centre; the "
-        f"device keeps the centre below {bench_fit_config().step_from_ratings} ratings, "
-        "the 'centre' column). Scored on each person's other images with the linearised "
+        "variances). Every fit may step, at every number of ratings (cross-validation "
+        "chooses alpha or the centre; the 'centre' column is the centre itself). Scored on "
+        "each person's other images with the linearised "
         "model (SROCC, mean over people of their mean over draws).",
         "",
         "| ratings | people | centre | diagonal | " + " | ".join(options) + " |",
