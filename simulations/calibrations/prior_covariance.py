@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -183,7 +184,9 @@ def measure_covariance(
             draw.targets,
             plan,
             prior=prior,
-            config=dataclasses.replace(config, step_from_ratings=len(values) + 1),
+            config=dataclasses.replace(
+                config, step_from_ratings=len(values) + 1, prior_weight=math.inf
+            ),
         )
         score(CENTRE, centre.coefficients)
         for option, precision in priors.precisions.items():
