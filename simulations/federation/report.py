@@ -527,7 +527,8 @@ def _shots_lines(
                 cells.append("—")
                 continue
             gain, low, high = scores.gain(FEDERATED, NO_PRIOR, s, group)
-            cells.append(f"{gain:+.3f} [{low:+.3f}, {high:+.3f}]")
+            interval = f"[{low:+.3f}, {high:+.3f}]" if count >= 2 else "(one person)"
+            cells.append(f"{gain:+.3f} {interval}")
         lines.append(f"| {group} | {count} | " + " | ".join(cells) + " |")
     verdicts = []
     for s in (5, 10):

@@ -11,6 +11,7 @@ judged per person, with a bootstrap interval over people.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -50,11 +51,11 @@ class PersonScores:
         self, better: str, than: str, shots: int, group: str | None = None
     ) -> tuple[float, float, float]:
         """Mean per-person gain of `better` over `than`, and its 95 % interval over people
-        (with `group`, over that database's people only)."""
+        (with `group`, over that database's people only; one person has no interval: NaN)."""
         gains = np.subtract(self.srocc[better, shots], self.srocc[than, shots])
         if group is not None:
             gains = gains[[name.split("/")[0] == group for name in self.people]]
-        low, high = mean_interval(gains)
+        low, high = mean_interval(gains) if len(gains) >= 2 else (math.nan, math.nan)
         return float(gains.mean()), low, high
 
     def measured(self, condition: str, shots: Sequence[int]) -> list[int]:

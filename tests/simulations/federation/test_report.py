@@ -48,7 +48,7 @@ def test_the_report_runs_every_experiment_on_the_small_world(
     for condition in ("no prior", "federated prior", "DP, epsilon 3"):
         assert re.search(rf"^\| {condition} \| -?0\.\d+ \| -?0\.\d+ \|$", report, re.M)
     groups = re.findall(
-        r"^\| (flickr_aes|para|real_cur) \| (\d+) \| [+-]\d\.\d{3} \[", report, re.M
+        r"^\| (flickr_aes|para|real_cur) \| (\d+) \| [+-]\d\.\d{3} [[(]", report, re.M
     )
     final = re.search(r"final\*\* test people \((\d+);", report)
     assert final is not None and sum(int(n) for _, n in groups) == int(final[1])
