@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -54,7 +55,7 @@ class PersonScores:
         (with `group`, over that database's people only; one person has no interval: NaN)."""
         gains = np.subtract(self.srocc[better, shots], self.srocc[than, shots])
         if group is not None:
-            gains = gains[[name.split("/")[0] == group for name in self.people]]
+            gains = gains[[group_of(name) == group for name in self.people]]
         low, high = mean_interval(gains) if len(gains) >= 2 else (math.nan, math.nan)
         return float(gains.mean()), low, high
 
@@ -80,10 +81,12 @@ class PersonScores:
 
     def groups(self) -> dict[str, int]:
         """Each database the people come from, and how many of them."""
-        counts: dict[str, int] = {}
-        for name in self.people:
-            counts[name.split("/")[0]] = counts.get(name.split("/")[0], 0) + 1
-        return counts
+        return dict(Counter(group_of(name) for name in self.people))
+
+
+def group_of(name: str) -> str:
+    """The database of a person named "group/name", as `supports` and `evaluate` name them."""
+    return name.split("/")[0]
 
 
 def supports(
