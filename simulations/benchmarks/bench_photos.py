@@ -103,7 +103,7 @@ def _ratings_csv(path: Path, photos: list[Path]) -> Path:
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["image", "score"])
-        writer.writerows((str(p), 1 + index % 5) for index, p in enumerate(photos))
+        writer.writerows((str(p.resolve()), 1 + index % 5) for index, p in enumerate(photos))
     return path
 
 
