@@ -27,12 +27,16 @@ def test_made_photos_are_distinct_jpegs_of_the_asked_size(tmp_path: Path) -> Non
 
 
 @pytest.mark.slow
-def test_the_benchmark_reports_each_measure(release: Path, trust: Path, tmp_path: Path) -> None:
+def test_the_benchmark_reports_each_measure(
+    release: Path, trust: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a relative scratch, as the command's default is
+    scratch = Path("photos-bench")
     settings = PhotoSettings(ratings=(10,), scored=64, photo_size=(800, 600))
-    report = run_photos_benchmark(release, trust, tmp_path, settings)
+    report = run_photos_benchmark(release, trust, scratch, settings)
     assert "| whole (800 x 600) |" in report
     assert "| 10 | " in report and "MiB |" in report
     assert "Cold `fit` from 10 ratings under 3 s" in report
     assert "Scoring end to end at >= 0.8x the forward alone" in report
     with pytest.raises(TastevecError, match="new home"):
-        run_photos_benchmark(release, trust, tmp_path, settings)  # homes are not reused
+        run_photos_benchmark(release, trust, scratch, settings)  # homes are not reused
