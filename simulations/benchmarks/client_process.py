@@ -33,11 +33,21 @@ class ClientRun:
 def run_client(args: list[str], stdout: Path) -> ClientRun:
     """`tastevec-client ARGS` in a fresh interpreter; TastevecError with its last words if it
     fails."""
-    command = [sys.executable, "-c", _PEAK_WRAPPER, str(stdout), sys.executable, "-c", _CLIENT]
+    return _run_python(_CLIENT, args, stdout, f"tastevec-client {args[0]}")
+
+
+def run_imports(modules: str, stdout: Path) -> ClientRun:
+    """A fresh interpreter that only imports `modules` (e.g. what a command loads before its
+    work): the start-up a command cannot go below."""
+    return _run_python(f"import {modules}", [], stdout, f"import {modules}")
+
+
+def _run_python(code: str, args: list[str], stdout: Path, what: str) -> ClientRun:
+    command = [sys.executable, "-c", _PEAK_WRAPPER, str(stdout), sys.executable, "-c", code]
     started = time.perf_counter()
     result = subprocess.run([*command, *args], capture_output=True, check=False)
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         said = result.stderr.decode(errors="replace").strip()[-300:]
-        raise TastevecError(f"tastevec-client {args[0]} failed: {said}")
+        raise TastevecError(f"{what} failed: {said}")
     return ClientRun(seconds, int(result.stdout.decode().split()[-1]) * 1024, stdout)

@@ -36,6 +36,7 @@ def test_the_benchmark_reports_each_measure(
     report = run_photos_benchmark(release, trust, scratch, settings)
     assert "| whole (800 x 600) |" in report
     assert "| 10 | " in report and "MiB |" in report
+    assert "only imports `tastevec.client.fitting` took" in report  # the start-up floor
     assert "Cold `fit` from 10 ratings under 3 s" in report
     assert "Scoring end to end at >= 0.8x the forward alone" in report
     with pytest.raises(TastevecError, match="new home"):
