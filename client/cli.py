@@ -13,6 +13,7 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from tastevec.client.fit_options import REFERENCE_STEPS, FitMode
 from tastevec.client.fit_progress import FitProgress, ProgressCallback
@@ -30,7 +31,7 @@ from tastevec.client.release_cache import (
 from tastevec.client.sharing import describe_sharing, set_sharing
 from tastevec.client.ui.ranking_page import RANKING_PAGE, check_page_size
 from tastevec.common.coefficients import CoefficientLayout
-from tastevec.common.command_line import new_parser, run
+from tastevec.common.command_line import exit_without_teardown, new_parser, run
 from tastevec.common.errors import (
     FitError,
     ImageError,
@@ -39,6 +40,12 @@ from tastevec.common.errors import (
     RatingsError,
     TastevecError,
 )
+
+
+def console() -> NoReturn:
+    """The `tastevec-client` command: `main`, then an exit without the interpreter's
+    teardown (`exit_without_teardown`: 1.2 s less after a command that ran a model)."""
+    exit_without_teardown(main())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

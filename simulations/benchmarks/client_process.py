@@ -20,7 +20,7 @@ with open(sys.argv[1], "wb") as out:
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 sys.exit(code)
 """
-_CLIENT = "import sys; from tastevec.client.cli import main; sys.exit(main(sys.argv[1:]))"
+_CLIENT = "from tastevec.client.cli import console; console()"  # the console script's own
 
 
 @dataclass(frozen=True, slots=True)
