@@ -154,6 +154,8 @@ def fine_tune(
         "steps": total,
         "epochs": round(total / per_epoch, 3),
         "batch_size": config.batch_size,
+        "lr": config.lr,
+        "head_lr": config.head_lr,
         "image_size": model.preprocessing.input_size,
         "train_images": len(items),
         "resumed_from_step": start,

@@ -239,6 +239,16 @@ def _bench_few_ratings(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_forge_recipe(args: argparse.Namespace) -> int:
+    from tastevec.simulations.calibrations.forge_recipe import run_forge_recipe
+
+    _require_world(args.world)
+    _make_folder(args.out.parent)
+    report = run_forge_recipe(args.world, args.baseline, args.candidate, args.trust, args.draws)
+    _write_report(args.out, report)
+    return 0
+
+
 def _bench_page(args: argparse.Namespace) -> int:
     from tastevec.simulations.benchmarks.bench_page import run_page_benchmark
     from tastevec.simulations.demos.page_screenshots import small_inputs
@@ -515,6 +525,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     _world_release_arguments(few)
     few.add_argument("--draws", type=_positive, default=3, help="supports per person, shots")
     few.set_defaults(handler=_bench_few_ratings)
+    recipe = suites.add_parser(
+        "forge-recipe",
+        help="two releases forged two ways: their own tests and personalization "
+        "(development people)",
+    )
+    recipe.add_argument("--out", type=Path, default=Path("forge-recipe-bench.md"))
+    recipe.add_argument("--world", type=Path, required=True, help="a photo world")
+    recipe.add_argument(
+        "--baseline", type=Path, required=True, help="a release forged the default way"
+    )
+    recipe.add_argument(
+        "--candidate", type=Path, required=True, help="a release forged the candidate way"
+    )
+    recipe.add_argument("--trust", type=Path, required=True, help="their public key")
+    recipe.add_argument("--draws", type=_positive, default=3, help="supports per person, shots")
+    recipe.set_defaults(handler=_bench_forge_recipe)
     page = suites.add_parser(
         "page", help="the person's page on 1,000 and 10,000 photos: listing, scores, memory"
     )

@@ -162,11 +162,25 @@ def with_first_vectors(
 ) -> PersonScores:
     """Condition `k`: the release cut to its first k task vectors, fitted without a prior,
     with image values of its own (its expansion point is 1/k)."""
-    chosen = vectors[:k]
-    table = build_table(people, base, chosen, None, None)
-    plan = CoefficientPlan.for_tensors(LAYOUT, composed_tensor_names(base.state_dict(), chosen))
-    composed = ComposedModel(base, chosen, LAYOUT)
-    return evaluate(people, table, composed, plan, {str(k): None}, shots, draws, seed)
+    return with_vectors(people, base, vectors[:k], str(k), shots, draws, seed)
+
+
+def with_vectors(
+    people: Sequence[Person],
+    base: ScoreModel,
+    vectors: Sequence[TaskVector],
+    condition: str,
+    shots: Sequence[int],
+    draws: int,
+    seed: int,
+) -> PersonScores:
+    """Condition `condition`: these task vectors (of a release, or some of them), fitted
+    without a prior, with image values of their own; the supports are the seed's, so two
+    sets of vectors over the same people compare like with like."""
+    table = build_table(people, base, vectors, None, None)
+    plan = CoefficientPlan.for_tensors(LAYOUT, composed_tensor_names(base.state_dict(), vectors))
+    composed = ComposedModel(base, vectors, LAYOUT)
+    return evaluate(people, table, composed, plan, {condition: None}, shots, draws, seed)
 
 
 def merged(parts: Sequence[PersonScores]) -> PersonScores:
