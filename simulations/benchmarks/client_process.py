@@ -38,8 +38,14 @@ def run_client(args: list[str], stdout: Path) -> ClientRun:
 
 def run_imports(modules: str, stdout: Path) -> ClientRun:
     """A fresh interpreter that only imports `modules` (e.g. what a command loads before its
-    work): the start-up a command cannot go below."""
-    return _run_python(f"import {modules}", [], stdout, f"import {modules}")
+    work) and ends as the client does (`exit_without_teardown`): the start-up a command
+    cannot go below."""
+    code = (
+        f"import {modules}\n"
+        "from tastevec.common.command_line import exit_without_teardown\n"
+        "exit_without_teardown(0)"
+    )
+    return _run_python(code, [], stdout, f"import {modules}")
 
 
 def _run_python(code: str, args: list[str], stdout: Path, what: str) -> ClientRun:
