@@ -249,6 +249,16 @@ def _bench_forge_recipe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_linearised_own(args: argparse.Namespace) -> int:
+    from tastevec.simulations.calibrations.linearised_own_scores import run_linearised_own
+
+    _require_world(args.world)
+    _make_folder(args.out.parent)
+    report = run_linearised_own(args.world, args.release, args.trust, args.draws)
+    _write_report(args.out, report)
+    return 0
+
+
 def _bench_page(args: argparse.Namespace) -> int:
     from tastevec.simulations.benchmarks.bench_page import run_page_benchmark
     from tastevec.simulations.demos.page_screenshots import small_inputs
@@ -541,6 +551,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     recipe.add_argument("--trust", type=Path, required=True, help="their public key")
     recipe.add_argument("--draws", type=_positive, default=3, help="supports per person, shots")
     recipe.set_defaults(handler=_bench_forge_recipe)
+    linearised = suites.add_parser(
+        "linearised-own",
+        help="the task vectors' own scores from the linearisation against their forward "
+        "passes (development people)",
+    )
+    linearised.add_argument("--out", type=Path, default=Path("linearised-own-bench.md"))
+    _world_release_arguments(linearised)
+    linearised.add_argument("--draws", type=_positive, default=3, help="supports per person, shots")
+    linearised.set_defaults(handler=_bench_linearised_own)
     page = suites.add_parser(
         "page", help="the person's page on 1,000 and 10,000 photos: listing, scores, memory"
     )
