@@ -70,18 +70,30 @@ def trust(release_key: Path) -> Path:
     return release_key.with_name(release_key.name + ".pub")
 
 
+# A release of the small world forged at 64 px, batch 8, in a folder, with the given
+# `[training]` lines (e.g. its steps).
+ForgeBriefly = Callable[[Path, str], Path]
+
+
 @pytest.fixture(scope="session")
-def release(world: Path, release_key: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("forge")
-    config = folder / "forge.toml"
-    config.write_text(
-        f'world = "{world}"\n[training]\nsteps = 4\nbatch_size = 8\nimage_size = 64\n'
-        "checkpoint_every = 100\n"
-    )
-    out = folder / "release"
-    args = ["forge", "--config", str(config), "--out", str(out), "--key", str(release_key)]
-    assert server_main([*args, "--no-progress"]) == 0
-    return out
+def forge_briefly(world: Path, release_key: Path) -> ForgeBriefly:
+    def forge(folder: Path, training: str) -> Path:
+        config = folder / "forge.toml"
+        config.write_text(
+            f'world = "{world}"\n[training]\n{training}batch_size = 8\nimage_size = 64\n'
+            "checkpoint_every = 100\n"
+        )
+        out = folder / "release"
+        args = ["forge", "--config", str(config), "--out", str(out), "--key", str(release_key)]
+        assert server_main([*args, "--no-progress"]) == 0
+        return out
+
+    return forge
+
+
+@pytest.fixture(scope="session")
+def release(forge_briefly: ForgeBriefly, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return forge_briefly(tmp_path_factory.mktemp("forge"), "steps = 4\n")
 
 
 # The federation's tests and simulations: simulated people, each with a home of their own.

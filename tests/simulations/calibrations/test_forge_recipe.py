@@ -4,11 +4,11 @@ supports, and the verdict from the intervals."""
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tastevec.server.cli import main as server_main
 from tastevec.simulations.cli import main as sim_main
 from tastevec.simulations.people.people_split import split_people
 from tastevec.simulations.people.personalize_people import TEST_GROUPS, load_people
@@ -16,19 +16,10 @@ from tastevec.simulations.people.personalize_people import TEST_GROUPS, load_peo
 
 @pytest.fixture(scope="module")
 def longer_release(
-    world: Path, release_key: Path, tmp_path_factory: pytest.TempPathFactory
+    forge_briefly: Callable[[Path, str], Path], tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     """The test release's recipe, trained longer at a higher backbone learning rate."""
-    folder = tmp_path_factory.mktemp("forge-longer")
-    config = folder / "forge.toml"
-    config.write_text(
-        f'world = "{world}"\n[training]\nsteps = 8\nlr = 3e-4\nbatch_size = 8\n'
-        "image_size = 64\ncheckpoint_every = 100\n"
-    )
-    out = folder / "release"
-    args = ["forge", "--config", str(config), "--out", str(out), "--key", str(release_key)]
-    assert server_main([*args, "--no-progress"]) == 0
-    return out
+    return forge_briefly(tmp_path_factory.mktemp("forge-longer"), "steps = 8\nlr = 3e-4\n")
 
 
 @pytest.mark.slow
