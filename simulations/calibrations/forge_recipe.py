@@ -99,8 +99,9 @@ def own_tests(baseline: Manifest, candidate: Manifest) -> list[str]:
 
 def personalization(scores: PersonScores) -> list[str]:
     shots = scores.measured(BASELINE, SHOTS)
-    helped = [s for s in shots if scores.gain(CANDIDATE, BASELINE, s)[1] > 0]
-    hurt = [s for s in shots if scores.gain(CANDIDATE, BASELINE, s)[2] < 0]
+    intervals = {s: scores.gain(CANDIDATE, BASELINE, s)[1:] for s in shots}
+    helped = [s for s in shots if intervals[s][0] > 0]
+    hurt = [s for s in shots if intervals[s][1] < 0]
     verdict = (
         f"the candidate helps at {', '.join(map(str, helped))} shots"
         if helped
