@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from tastevec.common.errors import ReleaseError
 from tastevec.common.release import verify_release
 from tastevec.common.release_manifest import Manifest
 from tastevec.common.release_model import load_release_model, load_release_task_vectors
@@ -42,7 +43,10 @@ def run_forge_recipe(
         parts.append(with_vectors(people, base, vectors, label, SHOTS, draws, seed))
         manifests.append(manifest)
     if manifests[0].backbone.base_digest != manifests[1].backbone.base_digest:
-        raise ValueError("the two releases are forged on different base models")
+        raise ReleaseError(
+            f"{baseline} and {candidate} are forged on different base models: "
+            "their recipes cannot be compared"
+        )
     scores = merged(parts)
     lines = [
         "# The forge's recipe and personalization",
