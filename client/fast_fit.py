@@ -154,9 +154,11 @@ def fit_values(
     *,
     prior: CoefficientPrior | None = None,
     config: FitConfig = DEFAULT_FIT_CONFIG,
+    expansion: np.ndarray | None = None,
 ) -> FastSolution:
     """The coefficient fit itself, from each rated image's cached values and its target score
-    (the whole device pipeline, with the correction, is personal_fit.fit_personal_model)."""
+    (the whole device pipeline, with the correction, is personal_fit.fit_personal_model).
+    `expansion` [groups * K]: the point the values were taken at (None: 1/K everywhere)."""
     k = rows[0].single_scores.shape[0]
     if prior is not None and prior.layout is plan.layout:
         if tuple(prior.mean.shape) != (plan.num_groups, k):
@@ -179,6 +181,7 @@ def fit_values(
         precision=scale,
         alpha_below=alpha_below,
         config=config,
+        expansion=expansion,
     )
 
 
@@ -191,11 +194,13 @@ def penalised_fit(
     precision: np.ndarray,
     alpha_below: float = np.inf,
     config: FitConfig = DEFAULT_FIT_CONFIG,
+    expansion: np.ndarray | None = None,
 ) -> FastSolution:
     """`fit_values` once the prior is read: `prior_mean` [groups * K] (None: no prior) is
     blended into the centre, and `precision` (relative, [groups * K] or a full matrix
     [groups * K, groups * K]) weighs the pull toward it; below `config.step_from_ratings`
-    the fit is at `alpha_below` (inf: the centre)."""
+    the fit is at `alpha_below` (inf: the centre). `expansion` [groups * K]: where the
+    values were taken (None: 1/K)."""
     k = rows[0].single_scores.shape[0]
     jacobian = np.stack([row.jacobian for row in rows])
     features = group_jacobian(jacobian, plan).reshape(len(rows), -1).astype(np.float64)
@@ -211,7 +216,7 @@ def penalised_fit(
     problem = linear_rank_fit.LinearProblem(
         np.array([row.score for row in rows], np.float64),
         features,
-        np.full(features.shape[1], 1.0 / k),
+        np.full(features.shape[1], 1.0 / k) if expansion is None else expansion,
     )
     fit = linear_rank_fit.fit(
         problem, targets, penalty_for, step_from=config.step_from_ratings, alpha_below=alpha_below

@@ -40,10 +40,10 @@ class FitConfig:
     prior_weight: float = 3.0
     # Below `step_from_ratings`, without a prior: the fit solves at alpha = step_weight /
     # ratings, every coefficient pulled alike toward the paper's initialisation; inf keeps
-    # the initialisation. On development people (`tastevec-sim bench few-ratings`) 30 gained
-    # +0.005 at 10 and +0.009 at 20 ratings (intervals above zero) and weights of 3 and below
-    # lost up to 0.056; kept at inf until the committed reports are rerun with 30.
-    step_weight: float = math.inf
+    # the initialisation. Chosen on development people (`tastevec-sim bench few-ratings`,
+    # population world, 64 px): 30 gained +0.005 at 10 and +0.009 at 20 ratings (intervals
+    # above zero), 100 less, and weights of 3 and below lost up to 0.056.
+    step_weight: float = 30.0
     # From this many ratings on the fit adds the ridge correction on the merged model's
     # features (feature_correction.py).
     correct_from_ratings: int = 50

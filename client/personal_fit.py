@@ -112,19 +112,32 @@ def fit_personal_model(
         return PersonalModel(solution, None, None, np.arange(len(ratings)), seconds, 0.0, config)
     started = time.perf_counter()
     merged = merge(solution.coefficients)
-    scores, features, read = images.scores_and_features(merged, within(progress, share, 1.0))
-    correction = None
-    if len(read):
-        correction = fit_correction(
-            scores,
-            features,
-            np.asarray(ratings, np.float64)[read],
-            from_ratings=config.correct_from_ratings,
-            score_weight=config.score_weight,
-        )
+    correction, read = correction_for(merged, images, ratings, config, within(progress, share, 1.0))
     return PersonalModel(
         solution, correction, merged, read, seconds, time.perf_counter() - started, config
     )
+
+
+def correction_for(
+    merged: ScoreModel,
+    images: SupportImages,
+    ratings: np.ndarray,
+    config: FitConfig = DEFAULT_FIT_CONFIG,
+    progress: ProgressCallback | None = None,
+) -> tuple[FeatureCorrection | None, np.ndarray]:
+    """The feature correction of `merged` fitted to the rated `images` (None where none
+    could be read), and the ratings' positions it could read."""
+    scores, features, read = images.scores_and_features(merged, progress)
+    if not len(read):
+        return None, read
+    correction = fit_correction(
+        scores,
+        features,
+        np.asarray(ratings, np.float64)[read],
+        from_ratings=config.correct_from_ratings,
+        score_weight=config.score_weight,
+    )
+    return correction, read
 
 
 def merger(composed: ComposedModel) -> Callable[[torch.Tensor], ScoreModel]:

@@ -96,6 +96,7 @@ def _bench_personalize(args: argparse.Namespace) -> int:
         shots=tuple(args.shots),
         draws=args.draws,
         people=args.people,
+        which=args.people_set,
         prior_people=args.prior_people,
         reference=ReferenceSettings(
             people=args.reference_people,
@@ -117,7 +118,11 @@ def _bench_reference(args: argparse.Namespace) -> int:
     _make_folder(args.out.parent)
     _require_world(args.world)
     settings = ReferenceSettings(
-        people=args.people, shots=tuple(args.shots), image_size=args.image_size, steps=args.steps
+        people=args.people,
+        shots=tuple(args.shots),
+        image_size=args.image_size,
+        steps=args.steps,
+        which=args.people_set,
     )
     report = run_reference_benchmark(args.world, args.release, args.trust, settings)
     _write_report(args.out, report)
@@ -236,6 +241,18 @@ def _bench_few_ratings(args: argparse.Namespace) -> int:
     _require_world(args.world)
     _make_folder(args.out.parent)
     _write_report(args.out, run_few_ratings(args.world, args.release, args.trust, args.draws))
+    return 0
+
+
+def _bench_coefficient_fit(args: argparse.Namespace) -> int:
+    from tastevec.simulations.calibrations.coefficient_fit import run_coefficient_fit
+
+    _require_world(args.world)
+    _make_folder(args.out.parent)
+    report = run_coefficient_fit(
+        args.world, args.release, args.trust, args.draws, args.people, tuple(args.shots)
+    )
+    _write_report(args.out, report)
     return 0
 
 
@@ -415,7 +432,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     personalize.add_argument("--shots", type=_positive, nargs="+", default=[5, 10, 20, 50, 100])
     personalize.add_argument("--draws", type=_positive, default=3)
     personalize.add_argument(
-        "--people", type=_positive, help="test people per group (default: all)"
+        "--people",
+        type=_positive,
+        help="test people per group, before the development/final split (default: all)",
+    )
+    personalize.add_argument(
+        "--people-set", choices=("development", "final"), default="final", help="which people"
     )
     personalize.add_argument(
         "--prior-people",
@@ -439,6 +461,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     reference.add_argument("--out", type=Path, default=Path("reference-bench.md"))
     _world_release_arguments(reference)
     reference.add_argument("--people", type=_positive, default=10, help="test people")
+    reference.add_argument(
+        "--people-set", choices=("development", "final"), default="final", help="which people"
+    )
     reference.add_argument("--shots", type=_positive, nargs="+", default=[10, 100])
     reference.add_argument(
         "--image-size", type=_positive, help="both modes' image size (default: the release's)"
@@ -535,6 +560,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     _world_release_arguments(few)
     few.add_argument("--draws", type=_positive, default=3, help="supports per person, shots")
     few.set_defaults(handler=_bench_few_ratings)
+    ways = suites.add_parser(
+        "coefficient-fit",
+        help="ways to solve the coefficient fit (expansion point, trust region, "
+        "re-linearisation), coefficients alone (development people)",
+    )
+    ways.add_argument("--out", type=Path, default=Path("coefficient-fit-bench.md"))
+    _world_release_arguments(ways)
+    ways.add_argument("--draws", type=_positive, default=1, help="supports per person, shots")
+    ways.add_argument("--people", type=_positive, help="development people (default: all)")
+    ways.add_argument("--shots", type=_positive, nargs="+", default=[50, 100])
+    ways.set_defaults(handler=_bench_coefficient_fit)
     recipe = suites.add_parser(
         "forge-recipe",
         help="two releases forged two ways: their own tests and personalization "

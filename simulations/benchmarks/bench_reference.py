@@ -13,6 +13,7 @@ from tastevec.common.release import verify_release
 from tastevec.common.release_model import load_release_model, load_release_task_vectors
 from tastevec.common.signing import load_public_key
 from tastevec.simulations.benchmarks.reference_comparison import (
+    CORRECTED_REFERENCE,
     ReferenceRow,
     ReferenceSettings,
     compare_with_reference,
@@ -20,6 +21,7 @@ from tastevec.simulations.benchmarks.reference_comparison import (
     reference_table,
     reference_target_lines,
 )
+from tastevec.simulations.people.people_split import split_people
 from tastevec.simulations.people.personalize_people import (
     TEST_GROUPS,
     bench_fit_config,
@@ -37,7 +39,7 @@ def run_reference_benchmark(
     manifest = verify_release(release, load_public_key(trust))
     base = load_release_model(release, manifest)
     vectors = load_release_task_vectors(release, manifest)
-    people = load_people(world, TEST_GROUPS, None)
+    people = split_people(load_people(world, TEST_GROUPS, None), settings.which)
     size = settings.image_size or base.preprocessing.input_size
     log.info("fast against reference at %d px", size)
     rows = compare_with_reference(people, base, vectors, settings)
@@ -62,14 +64,23 @@ def _report(
         "The ratings are **simulated**: each test person is a defined rater model over real "
         "photos and their edits (see the world card), not a person.",
         "",
-        f"World `{world}`, release `{release_id}`. {len(names)} test people, taken in turn "
-        "from each test group, one support draw per number of shots (the personalization "
+        f"World `{world}`, release `{release_id}`. {len(names)} of the world's "
+        + (
+            "**final** test people, evaluated once for this report"
+            if settings.which == "final"
+            else "**development** test people"
+        )
+        + ", taken in turn from each test group, one support draw per number of shots "
+        "(the personalization "
         f"benchmark's comparison uses the same people and supports); both modes at {size} px "
         f"({at}). Cold: the fast fit's time includes computing every support image's values "
         f"and, from {bench_fit_config().correct_from_ratings} ratings on"
         f", the feature correction; `coefficients "
         "only` is the same fit scored without it. The reference is the paper's fit: "
-        f"per-tensor coefficients, pairwise rank loss, AdamW, {settings.steps} steps of 32. "
+        f"per-tensor coefficients, pairwise rank loss, AdamW, {settings.steps} steps of 32; "
+        f"`{CORRECTED_REFERENCE}` is it with the device's feature correction fitted on top "
+        "(the same code, on the same support), so that each fast fit meets the reference "
+        "like with like. "
         "Each fit is scored (SROCC) on the person's remaining images with the real merged "
         "model.",
         "",

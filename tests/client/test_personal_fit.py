@@ -71,7 +71,10 @@ def test_from_the_threshold_on_the_correction_is_fitted_on_the_merged_model(
     # the config is what decides: a wider trust region lets the same ratings move further
     still = fit_values(values, targets, plan, config=dataclasses.replace(config, trust_radius=0))
     centre = fit_values(
-        values, targets, plan, config=dataclasses.replace(config, step_from_ratings=10**9)
+        values,
+        targets,
+        plan,
+        config=dataclasses.replace(config, step_from_ratings=10**9, step_weight=math.inf),
     )
     assert torch.allclose(still.coefficients, centre.coefficients, atol=1e-6)
 
@@ -97,8 +100,10 @@ def test_below_the_step_threshold_a_prior_weight_steps_under_the_priors_precisio
     moved = {w: float((s.coefficients - centre.coefficients).abs().max()) for w, s in steps.items()}
     assert moved[0.01] > moved[1.0] > moved[1e6] and moved[1e6] < 1e-3
     assert moved[0.01] <= FitConfig().trust_radius + 1e-6
-    without = fit_values(few, rated, plan, config=FitConfig(prior_weight=0.01))
-    assert np.isinf(without.alpha)  # without a prior there is nothing to weigh: the centre
+    keep = FitConfig(prior_weight=0.01, step_weight=math.inf)
+    without = fit_values(few, rated, plan, config=keep)
+    assert np.isinf(without.alpha)  # no prior to weigh, no step of its own: the centre
+    assert fit_values(few, rated, plan).alpha == pytest.approx(FitConfig().step_weight / 10)
     stepped = fit_values(few, rated, plan, config=FitConfig(step_weight=1.0))
     assert stepped.alpha == pytest.approx(1.0 / 10)  # step_weight / ratings, no prior needed
     assert not torch.equal(stepped.coefficients, without.coefficients)

@@ -38,12 +38,22 @@ def test_the_benchmark_writes_a_report_and_a_plot(
         "fast, block",
         "fast, block, coefficients only",
         "fast, tensor",
+        "paper's initialisation (block)",
         "population prior",
         "reference, tensor",
     ):
         assert method in report
-    assert "Beats every baseline at 10 shots" in report
-    assert "Fast within 0.01 of reference" in report
+    # the final people of the first person per group: a PARA user and a REAL-CUR album
+    assert "the world's **final** test people, evaluated once" in report
+    assert "1 `para`, 1 `real_cur`" in report
+    targets = report.split("## Targets")[1]
+    beats = re.search(r"^\| plain average of task vectors \| (.+) \|$", targets, re.M)
+    assert beats is not None
+    gains = re.findall(r"([+-]\d\.\d{3}) \[([+-]\d\.\d{3}), ([+-]\d\.\d{3})\]", beats.group(1))
+    assert len(gains) == 2  # 5 and 10 shots; at 20 only the album has images enough
+    assert all(float(low) <= float(gain) <= float(high) for gain, low, high in gains)
+    assert "Few ratings count: the fit gains over the paper's initialisation at 10 shots" in targets
+    assert "fast, block >= reference, tensor at >= 20x less time (10 shots)" in report
     srocc_table = report.split("## SROCC")[1].split("##")[0]
     cells = re.findall(r"(-?\d\.\d{3}) ± (\d\.\d{3})", srocc_table)
     assert cells and all(-1 <= float(m) <= 1 for m, _ in cells)

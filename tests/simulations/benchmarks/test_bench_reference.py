@@ -24,7 +24,7 @@ def test_the_benchmark_compares_fast_and_reference_person_by_person(
     report = out.read_text()
     assert "simulated" in report and "(the release's own size)" in report
     table = report.split("## Mean over people")[1].split("##")[0]
-    rows = re.findall(r"^\| (\d+) \| ([a-z, ]+) \| (-?\d\.\d{3}) \| ", table, re.M)
+    rows = re.findall(r"^\| (\d+) \| ([a-z, +]+) \| (-?\d\.\d{3}) \| ", table, re.M)
     assert [(s, m) for s, m, _ in rows] == [
         ("10", "fast, tensor"),
         ("10", "fast, block"),
@@ -34,11 +34,28 @@ def test_the_benchmark_compares_fast_and_reference_person_by_person(
         ("15", "fast, block"),
         ("15", "fast, block, coefficients only"),
         ("15", "reference, tensor"),
+        ("15", "reference, tensor + correction"),
     ]
     each = report.split("## Each person at 15 shots")[1].split("##")[0]
     assert len(re.findall(r"^\| \S+ \| -?\d", each, re.M)) == 2
     targets = report.split("## Targets")[1]
-    assert targets.count("Fast within 0.01 of reference") == 4  # 2 shot counts x 2 layouts
+    assert "of the world's **final** test people, evaluated once" in report
+    # like with like: at 10 shots (no correction) each layout against the reference; at 15
+    # the corrected fit against the corrected reference, coefficients alone against it alone
+    lines = re.findall(r"^- (.+) >= (.+) at >= 20x less time \((\d+) shots\): (.+)$", targets, re.M)
+    assert [(m, r, s) for m, r, s, _ in lines] == [
+        ("fast, tensor", "reference, tensor", "10"),
+        ("fast, block", "reference, tensor", "10"),
+        ("fast, tensor", "reference, tensor + correction", "15"),
+        ("fast, tensor, coefficients only", "reference, tensor", "15"),
+        ("fast, block", "reference, tensor + correction", "15"),
+        ("fast, block, coefficients only", "reference, tensor", "15"),
+    ]
+    for *_, figures in lines:
+        gain, low, high = re.search(
+            r"per-person gain ([+-]\d\.\d{3}) \[([+-]\d\.\d{3}), ([+-]\d\.\d{3})\]", figures
+        ).groups()  # type: ignore[union-attr]
+        assert float(low) <= float(gain) <= float(high)
 
 
 def test_a_folder_that_is_not_a_world_is_a_one_line_error(
