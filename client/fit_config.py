@@ -20,12 +20,13 @@ class FitConfig:
     trust_radius: float = 0.3
     # With a population prior the centre blends the paper's initialisation from the person's
     # n ratings with the prior's mean: n / (n + prior_ratings) of the first. Chosen on
-    # training people only (leave-one-out prior means, block layout; the benchmark's "How much
-    # the prior counts" table): at 5 ratings 10 beat the mean alone and no prior (+0.019), at
-    # 10 and 20 it stayed within 0.005 of no prior, where the mean alone lost 0.03-0.05.
+    # training people only (leave-one-out prior means, block layout; "How much the prior
+    # counts" in simulations/results/personalize-training-people.md): at 5 ratings 10 beat
+    # the mean alone and no prior (+0.019), at 10 and 20 it stayed within 0.005 of no prior,
+    # where the mean alone lost 0.03-0.05.
     prior_ratings: float = 10.0
-    # Below this many ratings the fit keeps the centre. Chosen on the photo world's training
-    # people (`tastevec-sim bench personalize`, "When to step"): stepping where
+    # Below this many ratings cross-validation does not choose the step. Chosen on the photo
+    # world's training people ("When to step" in personalize-training-people.md): stepping where
     # cross-validation preferred it lost SROCC at 5 and 10 ratings (-0.02), broke even at 20
     # and gained at 50 and 100 (+0.004, +0.024).
     step_from_ratings: int = 50
@@ -49,7 +50,8 @@ class FitConfig:
     correct_from_ratings: int = 50
     # The correction's score column weight after standardising. On training people weights 10
     # to 100 are within 0.004 SROCC of each other at 50 and 100 ratings; 1 and 3 lose
-    # 0.016-0.020 at 50 ("How much the score counts in the correction").
+    # 0.016-0.020 at 50 ("How much the score counts in the correction",
+    # personalize-training-people.md).
     score_weight: float = 10.0
 
     def __post_init__(self) -> None:

@@ -535,7 +535,7 @@ def _target_lines(results: Results, reference: list[ReferenceRow]) -> list[str]:
             + "."
         )
     lines += reference_target_lines(reference) or [
-        "- Fast within 0.01 of the paper's reference fit at >= 20x less time: "
+        "- Fast against the paper's reference fit, like with like, at >= 20x less time: "
         "`tastevec-sim bench reference` (`reference-bench.md`)."
     ]
     return lines

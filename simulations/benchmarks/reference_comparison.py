@@ -136,10 +136,10 @@ def compare_with_reference(
         if draw.count >= config.correct_from_ratings:
             start = time.perf_counter()
             correction, _ = correction_for(merged, PixelImages(support_pixels), y, config)
-            if correction is not None:
-                corrected = correction.apply(held, held_features)
-                scores[CORRECTED_REFERENCE] = safe_metric(srocc, corrected, truth)
-                seconds[CORRECTED_REFERENCE] = fit.seconds + time.perf_counter() - start
+            # as the device scores: without a correction, the merged model alone
+            corrected = held if correction is None else correction.apply(held, held_features)
+            scores[CORRECTED_REFERENCE] = safe_metric(srocc, corrected, truth)
+            seconds[CORRECTED_REFERENCE] = fit.seconds + time.perf_counter() - start
         rows_out.append(ReferenceRow(draw.person.name, draw.count, scores, seconds))
         log.info("reference %s %d: %s %s", draw.person.name, draw.count, scores, seconds)
     return rows_out
