@@ -126,7 +126,8 @@ def correction_for(
     progress: ProgressCallback | None = None,
 ) -> tuple[FeatureCorrection | None, np.ndarray]:
     """The feature correction of `merged` fitted to the rated `images` (None where none
-    could be read), and the ratings' positions it could read."""
+    could be read, or where the ratings do not rank with the merged score: the device then
+    scores with the merged model alone), and the ratings' positions it could read."""
     scores, features, read = images.scores_and_features(merged, progress)
     if not len(read):
         return None, read
