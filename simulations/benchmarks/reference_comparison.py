@@ -62,9 +62,9 @@ class ReferenceRow:
 class ReferenceSettings:
     people: int = 10
     shots: tuple[int, ...] = (10, 100)
-    which: PeopleSet = (
-        "final"  # `bench reference` only: the personalization benchmark passes its own
-    )
+    # which test people `bench reference` draws from (the personalization benchmark passes
+    # its own)
+    which: PeopleSet = "final"
     image_size: int | None = 64  # None: the release's own size
     steps: int = 500
     seed: int = 0
@@ -97,6 +97,7 @@ def compare_with_reference(
     plans = {layout: CoefficientPlan.for_tensors(layout, names) for layout in FAST_LAYOUTS}
     composed = {layout: ComposedModel(base, vectors, layout) for layout in FAST_LAYOUTS}
     rng = np.random.default_rng(settings.seed + 1)
+    config = bench_fit_config()
     rows_out = []
     for draw in support_draws(chosen, table, settings.shots, 1, rng):
         y, truth = draw.targets, draw.truth
@@ -115,7 +116,7 @@ def compare_with_reference(
             method = f"fast, {layout.value}"
             seconds[method] = fitted + scored.correction_seconds
             scores[method] = safe_metric(srocc, scored.held, truth)
-            if draw.count >= bench_fit_config().correct_from_ratings:
+            if draw.count >= config.correct_from_ratings:
                 seconds[f"{method}, coefficients only"] = fitted
                 scores[f"{method}, coefficients only"] = safe_metric(
                     srocc, scored.coefficients_only, truth
@@ -132,7 +133,6 @@ def compare_with_reference(
         held, held_features = scores_and_features(merged, held_pixels)
         scores[REFERENCE] = safe_metric(srocc, held, truth)
         seconds[REFERENCE] = fit.seconds
-        config = bench_fit_config()
         if draw.count >= config.correct_from_ratings:
             start = time.perf_counter()
             correction, _ = correction_for(merged, PixelImages(support_pixels), y, config)

@@ -162,16 +162,15 @@ def run_coefficient_fit(
                 values = [table.values[i] for i in support]
                 targets = person.targets[order[:count]]
                 pixels, held_pixels = table.pixels_of(support), table.pixels_of(held)
+                truth = person.targets[order[count:]]
+                own = np.stack([v.single_scores for v in values])
+                centre = own_start(own, targets, plan.num_groups)
                 for way in WAYS:
                     tick = time.perf_counter()
                     solution = solve_way(way, values, targets, plan, pixels, valuer, config)
                     seconds[way.name] += time.perf_counter() - tick
                     scored = real_scores(composed, solution.coefficients, held_pixels)
-                    truth = person.targets[order[count:]]
                     draws_srocc[way.name].append(safe_metric(srocc, scored, truth))
-                    centre = own_start(
-                        np.stack([v.single_scores for v in values]), targets, plan.num_groups
-                    )
                     shift = solution.coefficients.reshape(-1).double().numpy() - centre
                     moved.setdefault((way.name, count), []).append(float(np.abs(shift).max()))
             for way in WAYS:
