@@ -35,7 +35,12 @@ from tastevec.client.linearisation import expansion_digest, group_jacobian, line
 from tastevec.client.rated_images import RatedImages
 from tastevec.client.rating_requirements import check_ratings
 from tastevec.client.ratings_store import Rating
-from tastevec.client.zero_shot import OwnModels, initial_coefficients, zero_shot_srocc
+from tastevec.client.zero_shot import (
+    OwnModels,
+    initial_coefficients,
+    start_temperature,
+    zero_shot_srocc,
+)
 from tastevec.common.coefficient_prior import CoefficientPrior
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
 from tastevec.common.composition import ComposedModel, composed_tensor_names
@@ -208,7 +213,7 @@ def penalised_fit(
     sroccs = zero_shot_srocc(own, targets)
 
     def penalty_for(subset: np.ndarray) -> linear_rank_fit.Penalty:
-        centre = own_start(own[subset], targets[subset], plan.num_groups)
+        centre = own_start(own[subset], targets[subset], plan.num_groups, config.start_ratings)
         if prior_mean is not None:
             centre = prior_blend(centre, prior_mean, len(subset), config.prior_ratings)
         return linear_rank_fit.Penalty(centre, precision, config.trust_radius)
@@ -232,10 +237,14 @@ def penalised_fit(
     )
 
 
-def own_start(own: np.ndarray, targets: np.ndarray, groups: int) -> np.ndarray:
-    """The paper's initialisation from these ratings' own scores [n, K], the same for each of
-    `groups` coefficient groups, flattened: [groups * K]."""
-    init = initial_coefficients(zero_shot_srocc(own, targets))
+def own_start(
+    own: np.ndarray, targets: np.ndarray, groups: int, start_ratings: float = 0.0
+) -> np.ndarray:
+    """The paper's initialisation from these ratings' own scores [n, K], its temperature
+    tempered by `start_ratings` (`zero_shot.start_temperature`; 0: the paper's), the same for
+    each of `groups` coefficient groups, flattened: [groups * K]."""
+    temperature = start_temperature(len(targets), start_ratings)
+    init = initial_coefficients(zero_shot_srocc(own, targets), temperature)
     return np.tile(init.double().numpy(), groups)
 
 

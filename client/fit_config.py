@@ -18,6 +18,11 @@ class FitConfig:
     # Coefficients stay within this distance of the centre (the trust region of the
     # linearised model; fast_fit.py).
     trust_radius: float = 0.3
+    # The centre starts from the paper's initialisation, softmax(10 x each task vector's
+    # zero-shot SROCC on the person's n ratings). SROCCs of few ratings are noisy, so the 10
+    # is tempered to 10 x n / (n + start_ratings) (zero_shot.start_temperature): 0 keeps the
+    # paper's, inf is the plain average of the task vectors.
+    start_ratings: float = 0.0
     # With a population prior the centre blends the paper's initialisation from the person's
     # n ratings with the prior's mean: n / (n + prior_ratings) of the first. Chosen on
     # training people only (leave-one-out prior means, block layout; "How much the prior
@@ -57,6 +62,7 @@ class FitConfig:
     def __post_init__(self) -> None:
         for name in (
             "trust_radius",
+            "start_ratings",
             "prior_ratings",
             "prior_weight",
             "step_weight",

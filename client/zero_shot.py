@@ -3,6 +3,7 @@ and the paper's starting point for their coefficients: softmax(10 * zero-shot SR
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -54,6 +55,16 @@ def zero_shot_srocc(own: np.ndarray, targets: np.ndarray) -> tuple[float, ...]:
     )
 
 
-def initial_coefficients(sroccs: Sequence[float]) -> torch.Tensor:
-    """softmax(10 * SROCC) over the task vectors: [K]."""
-    return torch.softmax(INIT_TEMPERATURE * torch.tensor(sroccs, dtype=torch.float32), dim=0)
+def initial_coefficients(
+    sroccs: Sequence[float], temperature: float = INIT_TEMPERATURE
+) -> torch.Tensor:
+    """softmax(temperature * SROCC) over the task vectors: [K] (the paper's temperature: 10)."""
+    return torch.softmax(temperature * torch.tensor(sroccs, dtype=torch.float32), dim=0)
+
+
+def start_temperature(ratings: int, start_ratings: float) -> float:
+    """The paper's temperature tempered for SROCCs measured on few ratings: 10 x n / (n +
+    `start_ratings`) from n ratings (0: the paper's 10; inf: 0, the plain average)."""
+    if math.isinf(start_ratings):
+        return 0.0
+    return INIT_TEMPERATURE * ratings / (ratings + start_ratings) if ratings else 0.0

@@ -240,7 +240,8 @@ def _bench_few_ratings(args: argparse.Namespace) -> int:
 
     _require_world(args.world)
     _make_folder(args.out.parent)
-    _write_report(args.out, run_few_ratings(args.world, args.release, args.trust, args.draws))
+    report = run_few_ratings(args.world, args.release, args.trust, args.draws, way=args.way)
+    _write_report(args.out, report)
     return 0
 
 
@@ -553,12 +554,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     active.set_defaults(handler=_bench_active)
     few = suites.add_parser(
         "few-ratings",
-        help="5-20 ratings without a prior: fixed steps against the paper's initialisation "
-        "(development people)",
+        help="5-20 ratings without a prior: fixed steps or tempered starts against the paper's "
+        "initialisation (development people)",
     )
     few.add_argument("--out", type=Path, default=Path("few-ratings-bench.md"))
     _world_release_arguments(few)
     few.add_argument("--draws", type=_positive, default=3, help="supports per person, shots")
+    few.add_argument(
+        "--way",
+        choices=("step", "start"),
+        default="step",
+        help="step: fixed pulls toward the initialisation; start: its temperature tempered",
+    )
     few.set_defaults(handler=_bench_few_ratings)
     ways = suites.add_parser(
         "coefficient-fit",
