@@ -238,7 +238,7 @@ def penalised_fit(
 
 
 def own_start(
-    own: np.ndarray, targets: np.ndarray, groups: int, start_ratings: float = 0.0
+    own: np.ndarray, targets: np.ndarray, groups: int, start_ratings: float
 ) -> np.ndarray:
     """The paper's initialisation from these ratings' own scores [n, K], its temperature
     tempered by `start_ratings` (`zero_shot.start_temperature`; 0: the paper's), the same for

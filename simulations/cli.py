@@ -562,9 +562,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     few.add_argument("--draws", type=_positive, default=3, help="supports per person, shots")
     few.add_argument(
         "--way",
-        choices=("step", "start"),
+        choices=("step", "start", "joint"),
         default="step",
-        help="step: fixed pulls toward the initialisation; start: its temperature tempered",
+        help="step: fixed pulls toward the initialisation; start: its temperature tempered; "
+        "joint: steps from the tempered start",
     )
     few.set_defaults(handler=_bench_few_ratings)
     ways = suites.add_parser(

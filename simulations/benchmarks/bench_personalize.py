@@ -308,7 +308,9 @@ def _run_methods(
     if len(support) >= MIN_RATINGS[block.layout]:
         start = time.perf_counter()
         own_support = np.stack([v.single_scores for v in support_values])
-        centre = own_start(own_support, y_support, block.num_groups).reshape(block.num_groups, -1)
+        paper = 0.0  # the paper's temperature, untempered
+        centre = own_start(own_support, y_support, block.num_groups, paper)
+        centre = centre.reshape(block.num_groups, -1)
         seconds = time.perf_counter() - start
         coefficients = torch.tensor(centre, dtype=torch.float32)
         pred = real_scores(context.composed[block.layout], coefficients, held_pixels)

@@ -112,7 +112,7 @@ def solve_way(
     expansion: np.ndarray | None = None
     if way.at_centre:
         own = np.stack([row.single_scores for row in rows])
-        expansion = own_start(own, targets, plan.num_groups)
+        expansion = own_start(own, targets, plan.num_groups, config.start_ratings)
         point = torch.tensor(expansion.reshape(plan.num_groups, k), dtype=torch.float32)
         rows = valuer(point, rows, pixels)
     solution = fit_values(rows, targets, plan, config=config, expansion=expansion)
@@ -164,7 +164,7 @@ def run_coefficient_fit(
                 pixels, held_pixels = table.pixels_of(support), table.pixels_of(held)
                 truth = person.targets[order[count:]]
                 own = np.stack([v.single_scores for v in values])
-                centre = own_start(own, targets, plan.num_groups)
+                centre = own_start(own, targets, plan.num_groups, config.start_ratings)
                 for way in WAYS:
                     tick = time.perf_counter()
                     solution = solve_way(way, values, targets, plan, pixels, valuer, config)

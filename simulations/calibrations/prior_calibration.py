@@ -61,7 +61,7 @@ def calibrate_prior_worth(
         others = torch.cat([fits[: draw.index], fits[draw.index + 1 :]])
         prior_mean = others.mean(0).reshape(-1).double().numpy()
         own = np.stack([table.values[i].single_scores for i in draw.support])
-        start = own_start(own, draw.targets, plan.num_groups)
+        start = own_start(own, draw.targets, plan.num_groups, bench_fit_config().start_ratings)
         pixels = table.pixels_of(draw.held)
         for worth in WORTHS:
             centre = prior_blend(start, prior_mean, draw.count, worth)

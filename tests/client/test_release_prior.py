@@ -16,7 +16,7 @@ from tastevec.client.fit_config import DEFAULT_FIT_CONFIG
 from tastevec.client.home import Home
 from tastevec.client.personal_profile import load_profile
 from tastevec.client.release_cache import load_current_release
-from tastevec.client.zero_shot import initial_coefficients
+from tastevec.client.zero_shot import initial_coefficients, start_temperature
 from tastevec.common.coefficient_prior import CoefficientPrior
 from tastevec.common.coefficients import CoefficientLayout, CoefficientPlan
 from tastevec.common.composition import composed_tensor_names
@@ -66,10 +66,12 @@ def test_fit_follows_the_prior_of_the_release_unless_told_not_to(
     installed = load_current_release(Home(home))
     profile = load_profile(Home(home).profiles, installed.manifest.release_id)
     # 30 ratings, too few to cross-validate: the centre blends the person's own start (the
-    # paper's initialisation from their ratings) with the prior's mean, worth prior_ratings
-    # ratings; the fit steps from it under the prior's precision (prior_weight), which this
-    # prior's tiny variance (1e-6) makes a pull that holds it at the centre
-    own_start = initial_coefficients(profile.summary["zero_shot_srocc"])
+    # paper's initialisation from their ratings, tempered for 30 of them) with the prior's
+    # mean, worth prior_ratings ratings; the fit steps from it under the prior's precision
+    # (prior_weight), which this prior's tiny variance (1e-6) makes a pull that holds it at
+    # the centre
+    temperature = start_temperature(profile.ratings, DEFAULT_FIT_CONFIG.start_ratings)
+    own_start = initial_coefficients(profile.summary["zero_shot_srocc"], temperature)
     weight = profile.ratings / (profile.ratings + DEFAULT_FIT_CONFIG.prior_ratings)
     expected = weight * own_start + (1 - weight) * 0.37
     assert profile.ratings == 30
@@ -79,7 +81,7 @@ def test_fit_follows_the_prior_of_the_release_unless_told_not_to(
     assert main(["fit", "--home", str(home), "--layout", "global", "--no-prior"]) == 0
     free = load_profile(Home(home).profiles, installed.manifest.release_id)
     assert free.summary["prior_people"] is None
-    # without the prior the fit steps from the paper's initialisation alone, under the fixed
+    # without the prior the fit steps from the person's own start alone, under the fixed
     # pull step_weight / ratings, within the trust region around it
     assert free.summary["alpha"] == pytest.approx(DEFAULT_FIT_CONFIG.step_weight / 30)
     shift = (free.coefficient_matrix()[0] - own_start).abs().max()

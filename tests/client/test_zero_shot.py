@@ -21,7 +21,7 @@ def test_the_temperature_is_the_papers_at_zero_and_tempers_with_few_ratings() ->
 
 
 def test_the_tempered_start_lies_between_the_papers_and_the_plain_average() -> None:
-    paper = own_start(OWN, TARGETS, 1)
+    paper = own_start(OWN, TARGETS, 1, start_ratings=0.0)
     tempered = own_start(OWN, TARGETS, 1, start_ratings=3.0)  # t = 10 x 3 / 6 = 5
     plain = own_start(OWN, TARGETS, 2, start_ratings=math.inf)
     assert np.allclose(plain, 0.5) and plain.shape == (4,)

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tastevec.simulations.calibrations.few_ratings import SHOTS, conditions
+from tastevec.simulations.calibrations.few_ratings import SHOTS, WAYS, conditions
 from tastevec.simulations.cli import main as sim_main
 from tastevec.simulations.people.people_split import split_people
 from tastevec.simulations.people.personalize_people import TEST_GROUPS, load_people
 
 
-@pytest.mark.parametrize("way", ["step", "start"])
+@pytest.mark.parametrize("way", WAYS)
 def test_each_condition_is_measured_on_development_people(
     world: Path, release: Path, trust: Path, tmp_path: Path, way: str
 ) -> None:
