@@ -21,8 +21,13 @@ class FitConfig:
     # The centre starts from the paper's initialisation, softmax(10 x each task vector's
     # zero-shot SROCC on the person's n ratings). SROCCs of few ratings are noisy, so the 10
     # is tempered to 10 x n / (n + start_ratings) (zero_shot.start_temperature): 0 keeps the
-    # paper's, inf is the plain average of the task vectors.
-    start_ratings: float = 0.0
+    # paper's, inf is the plain average of the task vectors. Chosen on the standard world's
+    # development people at 128 px (`tastevec-sim bench few-ratings --way start`, then
+    # `--way joint`; simulations/results/few-ratings-start-bench.md, -joint-bench.md): start
+    # 10 gained +0.016 [+0.006, +0.025] over the paper's at 5 ratings and was level at 10 and
+    # 20; stepping from it at step_weight 30 gained +0.012 / +0.011 / +0.011 at 5 / 10 / 20
+    # ratings, every interval above zero.
+    start_ratings: float = 10.0
     # With a population prior the centre blends the paper's initialisation from the person's
     # n ratings with the prior's mean: n / (n + prior_ratings) of the first. Chosen on
     # training people only (leave-one-out prior means, block layout; "How much the prior
@@ -47,8 +52,12 @@ class FitConfig:
     # Below `step_from_ratings`, without a prior: the fit solves at alpha = step_weight /
     # ratings, every coefficient pulled alike toward the paper's initialisation; inf keeps
     # the initialisation. Chosen on development people (`tastevec-sim bench few-ratings`,
-    # population world, 64 px): 30 gained +0.005 at 10 and +0.009 at 20 ratings (intervals
-    # above zero), 100 less, and weights of 3 and below lost up to 0.056.
+    # population world, 64 px; simulations/results/few-ratings-population-bench.md): 30
+    # gained +0.005 at 10 and +0.009 at 20 ratings (intervals above zero), 100 less, and
+    # weights of 3 and below lost up to 0.056. On the standard world's development people at
+    # 128 px (few-ratings-bench.md) 30 from the paper's start lost 0.005 at 5 ratings, so the
+    # start is tempered (start_ratings); from that start 30 is the best weight
+    # (few-ratings-joint-bench.md).
     step_weight: float = 30.0
     # From this many ratings on the fit adds the ridge correction on the merged model's
     # features (feature_correction.py).
