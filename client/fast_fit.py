@@ -6,8 +6,9 @@
    id (`Manifest.model_id`), so a refit after more ratings, or with a new prior, only runs
    the new images.
 2. The centre is the paper's initialisation, softmax(10 * zero-shot SROCC), from the cached
-   own scores; with a population prior, a blend of it and the prior's mean that leans on
-   the prior when the person has rated few images (`FitConfig.prior_ratings`).
+   own scores, its 10 tempered for few ratings (`FitConfig.start_ratings`); with a
+   population prior, a blend of it and the prior's mean that leans on the prior when the
+   person has rated few images (`FitConfig.prior_ratings`).
 3. On the linearised model the pairwise rank loss plus a pull toward the centre is convex:
    L-BFGS solves it in milliseconds, and a trust region keeps every coefficient within
    `FitConfig.trust_radius` of the centre, where the first-order model holds. From
