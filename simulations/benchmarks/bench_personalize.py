@@ -406,10 +406,11 @@ def _report(
         f"{bench_fit_config().correct_from_ratings} ratings on"
         f" with the feature correction "
         "(`client/feature_correction.py`); the block layout also without it "
-        f"(`{COEFFICIENTS_ONLY}`); `{INITIALISATION}` is that fit's centre, the paper's "
-        "initialisation softmax(10 x each task vector's zero-shot SROCC on the support), "
-        "unmoved. Fit times include the correction. Means over people and "
-        "draws; ± is the standard deviation over draws of the mean over people.",
+        f"(`{COEFFICIENTS_ONLY}`); `{INITIALISATION}` is the paper's initialisation "
+        "softmax(10 x each task vector's zero-shot SROCC on the support), unmoved (the "
+        "block fit starts from it tempered for few ratings). Fit times include the "
+        "correction. Means over people and draws; ± is the standard deviation over draws "
+        "of the mean over people.",
         "",
         *machine_table(describe_machine()),
         "",
