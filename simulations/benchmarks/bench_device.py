@@ -54,7 +54,7 @@ def _home_with_ratings(
     with table.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["image", "score"])
-        writer.writerows((str(path), score) for path, score in rows)
+        writer.writerows((str(path.resolve()), score) for path, score in rows)
     with RatingsStore.open(home.ratings) as store:
         import_csv(store, table, store.plan_import(parse_scale("0-1")), show_progress=False)
     return home
