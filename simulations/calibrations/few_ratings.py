@@ -1,5 +1,5 @@
 """Can 5, 10 or 20 ratings move the model toward a person without a prior? Measured on
-development test people only (`tastevec-sim bench few-ratings`), in one of two ways.
+development test people only (`tastevec-sim bench few-ratings`), in one of three ways.
 
 Below `FitConfig.step_from_ratings` there are too few ratings to cross-validate a penalty,
 and letting cross-validation step anyway lost SROCC at 5 and 10 ratings (the personalization
@@ -10,6 +10,8 @@ benchmark's "When to step" table).
 - `start`: the initialisation itself, softmax(10 x zero-shot SROCC), with its temperature
   tempered for SROCCs of few ratings, 10 x n / (n + s) (`FitConfig.start_ratings` = s),
   against the paper's (s = 0); no step, so each fit is its start.
+- `joint`: the steps again, from the tempered start (`JOINT_START`), against the paper's
+  initialisation unmoved.
 Every condition is fitted on the same supports; gains are per person, with bootstrap
 intervals over people.
 """
@@ -64,7 +66,9 @@ def conditions(way: str) -> dict[str, FitConfig]:
     """Each condition's fit config, the baseline (the paper's initialisation) first."""
     config = bench_fit_config()
     if way == "step":
-        return {label(w): dataclasses.replace(config, step_weight=w) for w in WEIGHTS}
+        return {
+            label(w): dataclasses.replace(config, step_weight=w, start_ratings=0.0) for w in WEIGHTS
+        }
     if way == "start":
         return {
             start_label(s): dataclasses.replace(config, step_weight=math.inf, start_ratings=s)
