@@ -105,14 +105,16 @@ def solve_way(
     pixels: torch.Tensor,
     valuer: PointValuer,
     config: FitConfig,
+    centre: np.ndarray,
 ) -> FastSolution:
+    """`way`'s fit of `rows`; `centre` [groups * K]: the device's centre from these ratings,
+    the expansion point of a way expanded at the centre."""
     if way.radius is not None:
         config = dataclasses.replace(config, trust_radius=way.radius)
     k = rows[0].single_scores.shape[0]
     expansion: np.ndarray | None = None
     if way.at_centre:
-        own = np.stack([row.single_scores for row in rows])
-        expansion = own_start(own, targets, plan.num_groups, config.start_ratings)
+        expansion = centre
         point = torch.tensor(expansion.reshape(plan.num_groups, k), dtype=torch.float32)
         rows = valuer(point, rows, pixels)
     solution = fit_values(rows, targets, plan, config=config, expansion=expansion)
@@ -167,7 +169,7 @@ def run_coefficient_fit(
                 centre = own_start(own, targets, plan.num_groups, config.start_ratings)
                 for way in WAYS:
                     tick = time.perf_counter()
-                    solution = solve_way(way, values, targets, plan, pixels, valuer, config)
+                    solution = solve_way(way, values, targets, plan, pixels, valuer, config, centre)
                     seconds[way.name] += time.perf_counter() - tick
                     scored = real_scores(composed, solution.coefficients, held_pixels)
                     draws_srocc[way.name].append(safe_metric(srocc, scored, truth))

@@ -86,18 +86,28 @@ def conditions(way: str) -> dict[str, FitConfig]:
     raise ValueError(f"unknown way {way!r}: one of {WAYS}")
 
 
-WHAT = {
-    "step": "Below 50 ratings the fit solves at alpha = weight / ratings toward the paper's "
-    "initialisation (softmax of 10 x each task vector's zero-shot SROCC on the support), "
-    "inside the trust region; weight inf keeps the initialisation.",
-    "start": "Below 50 ratings each fit is its start, no step: softmax of t x each task "
-    "vector's zero-shot SROCC on the n support ratings, t = 10 x n / (n + start); the paper's "
-    "initialisation is start 0 (t = 10), the plain average of the task vectors start inf "
-    "(t = 0).",
-    "joint": "Below 50 ratings the fit steps at alpha = weight / ratings toward a tempered "
-    f"start (softmax of t x each task vector's zero-shot SROCC on the n support ratings, t = "
-    f"10 x n / (n + {JOINT_START:g})), inside the trust region; weight inf keeps that start. "
-    "The baseline is the paper's initialisation (t = 10), unmoved.",
+# Each way's title and what its report says the fit does below 50 ratings.
+DESCRIPTIONS = {
+    "step": (
+        "a fixed step against the paper's initialisation",
+        "Below 50 ratings the fit solves at alpha = weight / ratings toward the paper's "
+        "initialisation (softmax of 10 x each task vector's zero-shot SROCC on the support), "
+        "inside the trust region; weight inf keeps the initialisation.",
+    ),
+    "start": (
+        "a tempered start against the paper's initialisation",
+        "Below 50 ratings each fit is its start, no step: softmax of t x each task "
+        "vector's zero-shot SROCC on the n support ratings, t = 10 x n / (n + start); the "
+        "paper's initialisation is start 0 (t = 10), the plain average of the task vectors "
+        "start inf (t = 0).",
+    ),
+    "joint": (
+        "steps from a tempered start against the paper's initialisation",
+        "Below 50 ratings the fit steps at alpha = weight / ratings toward a tempered "
+        "start (softmax of t x each task vector's zero-shot SROCC on the n support ratings, "
+        f"t = 10 x n / (n + {JOINT_START:g})), inside the trust region; weight inf keeps that "
+        "start. The baseline is the paper's initialisation (t = 10), unmoved.",
+    ),
 }
 
 
@@ -119,11 +129,7 @@ def run_few_ratings(
             for name, config in configs.items()
         ]
     )
-    title = {
-        "step": "a fixed step against the paper's initialisation",
-        "start": "a tempered start against the paper's initialisation",
-        "joint": "steps from a tempered start against the paper's initialisation",
-    }[way]
+    title, what = DESCRIPTIONS[way]
     header = [
         f"# Few ratings without a prior: {title}",
         "",
@@ -134,7 +140,7 @@ def run_few_ratings(
         f"{len(people)} **development** test people only (a calibration: the final people are "
         f"for the reports), {draws} random supports per person and shots, the same for every "
         "condition; each fit scored with the real merged model on the person's other images. "
-        + WHAT[way],
+        + what,
         "",
         *machine_table(describe_machine()),
         "",

@@ -55,13 +55,14 @@ def calibrate_prior_worth(
     """`fits[i]`: person i's coefficients [groups, K], the ones the prior is made of."""
     rng = np.random.default_rng(seed)
     found: dict[int, dict[float, list[float]]] = {}
-    step_from = bench_fit_config().step_from_ratings
+    config = bench_fit_config()
+    step_from = config.step_from_ratings
     unstepped = [count for count in shots if count < step_from]
     for draw in support_draws(people, table, unstepped, draws, rng):
         others = torch.cat([fits[: draw.index], fits[draw.index + 1 :]])
         prior_mean = others.mean(0).reshape(-1).double().numpy()
         own = np.stack([table.values[i].single_scores for i in draw.support])
-        start = own_start(own, draw.targets, plan.num_groups, bench_fit_config().start_ratings)
+        start = own_start(own, draw.targets, plan.num_groups, config.start_ratings)
         pixels = table.pixels_of(draw.held)
         for worth in WORTHS:
             centre = prior_blend(start, prior_mean, draw.count, worth)
